@@ -111,9 +111,7 @@ def load(
     renames = {src: target for target, src in column_map.items() if src != target}
     clashing = [t for s, t in renames.items() if t in df.columns and t not in renames]
     if clashing:
-        raise SchemaError(
-            f"renaming would overwrite existing column(s) {clashing}; rename or drop them first."
-        )
+        raise SchemaError(f"renaming would overwrite existing column(s) {clashing}; rename or drop them first.")
     df = df.rename(renames)
     for col, value in (defaults or {}).items():
         if col not in df.columns:
@@ -121,10 +119,14 @@ def load(
     return validate(df, drop_empty=drop_empty, max_chars=max_chars)
 
 
-def validate(df: Any, *, drop_empty: bool = False, max_chars: int | None = MAX_TEXT_CHARS) -> pl.DataFrame:
+def validate(
+    df: Any, *, drop_empty: bool = False, max_chars: int | None = MAX_TEXT_CHARS, require_origin: bool = True
+) -> pl.DataFrame:
     """Check `df` against the schema and return it in canonical form (ids added, dtypes cast).
 
     Raises `SchemaError` naming every missing or malformed column and how to fix it.
+    `require_origin=False` lets rows with a null origin through (the audit reports them as a
+    provenance failure instead of refusing the whole data set).
     """
     df = _as_polars(df)
     problems: list[str] = []
@@ -138,7 +140,7 @@ def validate(df: Any, *, drop_empty: bool = False, max_chars: int | None = MAX_T
     df = _check_text(df, drop_empty=drop_empty, max_chars=max_chars)
 
     origins = df["origin"]
-    if origins.null_count():
+    if origins.null_count() and require_origin:
         rows = _row_numbers(origins.is_null())
         problems.append(
             f"column 'origin' is empty in {origins.null_count()} row(s) (rows {rows}); "
@@ -236,7 +238,7 @@ def _decode(raw: bytes, encoding: str, path: Path) -> str:
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
         raise InputError(
-            f"{path.name} is not valid {encoding}: byte {raw[exc.start:exc.start + 1]!r} at offset {exc.start} "
+            f"{path.name} is not valid {encoding}: byte {raw[exc.start : exc.start + 1]!r} at offset {exc.start} "
             f"(line {line}). Pass the file's encoding, e.g. load(path, encoding='latin-1'), or re-save it as UTF-8."
         ) from None
     return text.removeprefix("\ufeff")
@@ -275,7 +277,9 @@ def _parse_jsonl(text: str, path: Path) -> list[dict[str, Any]]:
         except json.JSONDecodeError as exc:
             raise InputError(f"{path.name} line {i} is not valid JSON ({exc.msg}); fix or remove that line.") from None
         if not isinstance(rec, dict):
-            raise InputError(f"{path.name} line {i} is a JSON {type(rec).__name__}, not an object; each line must be one example.")
+            raise InputError(
+                f"{path.name} line {i} is a JSON {type(rec).__name__}, not an object; each line must be one example."
+            )
         records.append(rec)
     if not records:
         raise InputError(f"{path.name} has no JSON records.")
@@ -315,7 +319,7 @@ def _records_to_frame(records: list[dict[str, Any]], path: Path, role: str) -> p
     for k in keys:
         values = columns[k]
         kinds = {type(v) for v in values if v is not None}
-        if kinds and kinds <= {int} or kinds == {bool}:
+        if (kinds and kinds <= {int}) or kinds == {bool}:
             series.append(pl.Series(k, values))
         elif kinds and kinds <= {int, float}:
             series.append(pl.Series(k, [None if v is None else float(v) for v in values], dtype=pl.Float64))
@@ -323,7 +327,11 @@ def _records_to_frame(records: list[dict[str, Any]], path: Path, role: str) -> p
             series.append(pl.Series(k, values, dtype=pl.String))
         else:  # nested or mixed values are kept as JSON text, readable and lossless
             series.append(
-                pl.Series(k, [v if isinstance(v, str) or v is None else json.dumps(v, sort_keys=True) for v in values], dtype=pl.String)
+                pl.Series(
+                    k,
+                    [v if isinstance(v, str) or v is None else json.dumps(v, sort_keys=True) for v in values],
+                    dtype=pl.String,
+                )
             )
     return pl.DataFrame(series)
 
