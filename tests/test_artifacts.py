@@ -232,3 +232,18 @@ def test_deterministic(with_tells):
     b = A.origin_test(with_tells, seed=3)
     assert a["surface"] == b["surface"] and a["ngrams"] == b["ngrams"]
     assert a["examples"].equals(b["examples"])
+
+
+def test_unicode_rich_data_above_the_minimum_runs_cleanly():
+    from tests.test_checks_contract import UNICODE
+    from workbench.data import validate
+
+    texts = [f"{t} {i}" for i in range(10) for t in UNICODE]
+    n = len(texts)
+    df = validate(
+        pl.DataFrame({"text": texts, "origin": ["real", "synthetic"] * (n // 2), "label": ["a", "b", "a"] * (n // 3)})
+    )
+    for name in CHECKS:
+        res = run_check(all_checks()[name], Context(df, seed=0))
+        assert res.status in ("pass", "warn", "fail", "skipped"), (name, res.summary)
+        assert "id" in res.evidence.columns

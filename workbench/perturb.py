@@ -954,3 +954,20 @@ def paraphrase(df: Any, strength: float = 0.5, seed: int = 0) -> pl.DataFrame:
         seed=pl.lit(seed, dtype=pl.Int64),
         changed=pl.Series([a != b for a, b in zip(original, out["text"].to_list())], dtype=pl.Boolean),
     )
+
+
+def predict(predict_fn: Any, texts: Sequence[str], *, classes: Sequence[Any] | None = None) -> pl.DataFrame:
+    """A model's answer for each text: `prediction` (class name, or index without classes),
+    `confidence` (its probability) and `probabilities` (all of them), checked like `sensitivity`."""
+    predictor = _Predictor(predict_fn, classes)
+    probs = predictor(list(texts))
+    best = probs.argmax(1)
+    names = predictor.classes
+    return pl.DataFrame(
+        {
+            "prediction": [names[i] if names is not None else str(i) for i in best],
+            "confidence": probs[np.arange(len(best)), best],
+            "probabilities": probs.tolist(),
+        },
+        schema={"prediction": pl.String, "confidence": pl.Float64, "probabilities": pl.List(pl.Float64)},
+    )
