@@ -206,3 +206,23 @@ def reliability_diagram(table: pl.DataFrame, title: str = "Reliability diagram")
         )
     )
     return (diagonal.encode(x="x:Q", y="y:Q") + points).properties(width=320, height=320)
+
+
+def transfer_accuracy(
+    table: pl.DataFrame, title: str = "Trained on synthetic: where does the score hold?"
+) -> alt.Chart:
+    """Accuracy with 95% intervals per training variant (`variant`) and evaluation set (`evaluated_on`).
+
+    `table` needs `variant`, `evaluated_on`, `accuracy`, `lo`, `hi` (e.g. from
+    `workbench.checks.artifacts.paraphrase_test` results, one row per variant and set).
+    """
+    base = alt.Chart(table, title=title).encode(
+        x=alt.X("evaluated_on:N", title=None, sort=None),
+        xOffset=alt.XOffset("variant:N", sort=None),
+        color=alt.Color("variant:N", sort=None),
+    )
+    bars = base.mark_bar().encode(
+        y=alt.Y("accuracy:Q", scale=alt.Scale(domain=[0, 1])),
+        tooltip=["variant", "evaluated_on", "accuracy", "lo", "hi"],
+    )
+    return (bars + base.mark_rule(color="black").encode(y="lo:Q", y2="hi:Q")).properties(width=420, height=260)
