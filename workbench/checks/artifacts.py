@@ -830,7 +830,7 @@ class TokenLabelSkewCheck(Check):
             )
             summary = (
                 f"{r['n_significant']} token(s) have an improbably skewed label distribution in the synthetic rows "
-                f"(|z| > {r['threshold_z']:.2f}, Bonferroni over {r['tested']} tests); "
+                f"(z > {r['threshold_z']:.2f}, Bonferroni over {r['tested']} tests); "
                 + (
                     f"{len(flagged)} of them are artifacts the real data does not share, found in {share:.0%} of "
                     f"synthetic rows: {listing}."
