@@ -309,3 +309,63 @@ def tour_dataset(*, seed: int = 0, n_real: int = 600, n_template: int = 200, n_m
     synth = pl.concat([tmpl, markov, vendor], how="diagonal_relaxed").with_columns(split=pl.lit("train"))
     df = pl.concat([r, synth], how="diagonal_relaxed")
     return validate(df.drop("id"))
+
+
+# --- issue 7: contamination, diversity collapse, feedback amplification ---
+
+_TYPO_ALPHABET = "abcdefghijklmnopqrstuvwxyz"
+
+
+def perturb_text(text: str, *, n_swaps: int = 2, n_typos: int = 2, seed: int = 0) -> str:
+    """A light paraphrase of `text`: `n_swaps` swaps of two adjacent words and `n_typos` typos
+    (a character deleted, inserted, replaced or two neighbours transposed, inside a word).
+
+    What a leaked evaluation item looks like after copy-editing or scraping: the same text with a
+    few surface changes, so exact matching misses it and near-duplicate detection must catch it.
+    """
+    rng = np.random.default_rng(seed)
+    words = text.split(" ")
+    for _ in range(n_swaps):
+        if len(words) < 2:
+            break
+        i = int(rng.integers(len(words) - 1))
+        words[i], words[i + 1] = words[i + 1], words[i]
+    for _ in range(n_typos):
+        candidates = [i for i, w in enumerate(words) if len(w) >= 3]
+        if not candidates:
+            break
+        wi = candidates[int(rng.integers(len(candidates)))]
+        w = list(words[wi])
+        pos = int(rng.integers(1, len(w) - 1))
+        op = int(rng.integers(4))
+        letter = _TYPO_ALPHABET[int(rng.integers(26))]
+        if op == 0:
+            del w[pos]
+        elif op == 1:
+            w.insert(pos, letter)
+        elif op == 2:
+            w[pos] = letter if w[pos] != letter else "x"
+        else:
+            w[pos - 1], w[pos] = w[pos], w[pos - 1]
+        words[wi] = "".join(w)
+    return " ".join(words)
+
+
+def plant_leaks(eval_df: pl.DataFrame, n: int, *, n_swaps: int = 2, n_typos: int = 2, seed: int = 0) -> pl.DataFrame:
+    """Contamination planted on purpose: `n` rows of `eval_df`, lightly paraphrased (`perturb_text`),
+    as `split='train'` rows whose `parent_id` is the eval row they copy. Concatenate them into the
+    training data to plant leaks that exact matching misses.
+    """
+    if n > eval_df.height:
+        raise ValueError(f"eval_df has {eval_df.height} rows; cannot leak {n}")
+    picked = eval_df.sample(n, seed=seed, shuffle=True)
+    texts = [
+        perturb_text(t, n_swaps=n_swaps, n_typos=n_typos, seed=seed * 1_000_003 + i)
+        for i, t in enumerate(picked["text"].to_list())
+    ]
+    out = picked.with_columns(
+        text=pl.Series(texts, dtype=pl.String),
+        parent_id=pl.col("id"),
+        split=pl.lit("train"),
+    ).drop("id")
+    return validate(out)
