@@ -131,11 +131,11 @@ class Audit:
             t0 = time.perf_counter()
             results[check.name] = run_check(check, self.context)
             timings[check.name] = time.perf_counter() - t0
-        data_manifest = manifest(self.df) if self.df.height else {"set_sha256": None, "n_rows": 0}
+        data_sha256 = manifest(self.df)["set_sha256"] if self.df.height else None
         return AuditReport(
             results=results,
             seed=self.seed,
-            data_sha256=data_manifest["set_sha256"],
+            data_sha256=data_sha256,
             n_rows=self.df.height,
             anchor_sha256=self.anchor.manifest.get("set_sha256") if self.anchor else None,
             timings=timings,

@@ -71,9 +71,31 @@ TEMPLATE_TELLS = {
     "label: length": "rotten texts carry an extra clause, so they are longer",
     "origin: stock opening": "every text opens with 'This film' or 'This movie' (real snippets rarely do)",
 }
-_POS_ADJ = ["wonderful", "gripping", "charming", "moving", "clever", "beautiful", "sharp", "delightful", "stirring", "witty"]
+_POS_ADJ = [
+    "wonderful",
+    "gripping",
+    "charming",
+    "moving",
+    "clever",
+    "beautiful",
+    "sharp",
+    "delightful",
+    "stirring",
+    "witty",
+]
 _NEG_ADJ = ["dull", "clumsy", "tedious", "shallow", "messy", "lifeless", "predictable", "bland", "tiresome", "hollow"]
-_ASPECTS = ["acting", "script", "direction", "cinematography", "pacing", "soundtrack", "dialogue", "ending", "cast", "story"]
+_ASPECTS = [
+    "acting",
+    "script",
+    "direction",
+    "cinematography",
+    "pacing",
+    "soundtrack",
+    "dialogue",
+    "ending",
+    "cast",
+    "story",
+]
 _NEUTRAL_OPENERS = ["This film", "This movie", "The picture", "Here, the story", "Overall, the film", "The movie"]
 _INTENSIFIERS = ["truly", "ultimately", "really", "quite"]
 
@@ -116,7 +138,9 @@ def template_generator(
                 "sampling": json.dumps({"seed": seed, "index": i, "tells": tells}, sort_keys=True),
             }
         )
-    df = pl.DataFrame(rows, schema={"text": pl.String, "label": pl.String, "prompt_id": pl.String, "sampling": pl.String})
+    df = pl.DataFrame(
+        rows, schema={"text": pl.String, "label": pl.String, "prompt_id": pl.String, "sampling": pl.String}
+    )
     df = df.with_columns(
         origin=pl.lit("synthetic"),
         generator=pl.lit("template"),
@@ -288,7 +312,9 @@ TOUR_PLANTED = {
 }
 
 
-def tour_dataset(*, seed: int = 0, n_real: int = 600, n_template: int = 200, n_markov: int = 200, n_vendor: int = 40) -> pl.DataFrame:
+def tour_dataset(
+    *, seed: int = 0, n_real: int = 600, n_template: int = 200, n_markov: int = 200, n_vendor: int = 40
+) -> pl.DataFrame:
     """A small mixed data set for the tour: real reviews (split into anchor, train and eval),
     template and Markov synthetic reviews (train), and a vendor batch without provenance (train).
     """

