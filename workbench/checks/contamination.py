@@ -238,25 +238,26 @@ def lsh_params(threshold: float, num_perm: int) -> tuple[int, int]:
     return best[1], best[2]
 
 
-def _group_pairs(keys: np.ndarray, rows: np.ndarray) -> np.ndarray:
-    """All unordered pairs of `rows` that share a key, as an (m, 2) int64 array with a < b."""
-    if keys.size < 2:
-        return np.zeros((0, 2), np.int64)
-    order = np.argsort(keys, kind="stable")
-    sk, sr = keys[order], rows[order]
-    change = np.flatnonzero(sk[1:] != sk[:-1]) + 1
-    starts = np.concatenate(([0], change))
-    sizes = np.diff(np.concatenate((starts, [sk.size])))
+def _key_pairs(keys: np.ndarray, combos: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
+    """Unordered pairs (a < b) of rows sharing a key, one side from each (left, right) row set.
+
+    A hash join per side combination: only pairs that can count are ever built, so a large group
+    of identical training texts costs nothing unless held-out rows share its key.
+    """
     out = []
-    for m in np.unique(sizes[sizes >= 2]):
-        st = starts[sizes == m]
-        members = sr[st[:, None] + np.arange(m)[None, :]]
-        iu, ju = np.triu_indices(int(m), 1)
-        out.append(np.stack([members[:, iu].ravel(), members[:, ju].ravel()], axis=1))
+    for left, right in combos:
+        if not len(left) or not len(right):
+            continue
+        fl = pl.DataFrame({"k": keys[left], "a": left}, schema={"k": pl.UInt64, "a": pl.Int64})
+        fr = pl.DataFrame({"k": keys[right], "b": right}, schema={"k": pl.UInt64, "b": pl.Int64})
+        joined = fl.join(fr, on="k").filter(pl.col("a") != pl.col("b"))
+        if joined.height:
+            out.append(joined.select("a", "b").to_numpy())
     if not out:
         return np.zeros((0, 2), np.int64)
     p = np.concatenate(out).astype(np.int64)
-    return np.stack([p.min(axis=1), p.max(axis=1)], axis=1)
+    p = np.stack([p.min(axis=1), p.max(axis=1)], axis=1)
+    return np.unique(p, axis=0)
 
 
 def _band_keys(sig: np.ndarray, lo: int, hi: int) -> np.ndarray:
@@ -267,15 +268,16 @@ def _band_keys(sig: np.ndarray, lo: int, hi: int) -> np.ndarray:
     return _mix64(key)
 
 
-def lsh_candidates(sig: np.ndarray, rows: np.ndarray, bands: int, rows_per_band: int) -> np.ndarray:
-    """Unordered candidate pairs (row indices) that agree on every value of at least one band."""
+def lsh_candidates(
+    sig: np.ndarray, bands: int, rows_per_band: int, combos: list[tuple[np.ndarray, np.ndarray]]
+) -> np.ndarray:
+    """Unordered candidate pairs (row indices, one from each side of a combo) that agree on every
+    value of at least one band of their MinHash signatures."""
     found = []
     for band in range(bands):
-        keys = _band_keys(sig[rows], band * rows_per_band, (band + 1) * rows_per_band)
-        found.append(_group_pairs(keys, rows))
-    if not found:
-        return np.zeros((0, 2), np.int64)
-    pairs = np.concatenate(found)
+        keys = _band_keys(sig, band * rows_per_band, (band + 1) * rows_per_band)
+        found.append(_key_pairs(keys, combos))
+    pairs = np.concatenate(found) if found else np.zeros((0, 2), np.int64)
     return np.unique(pairs, axis=0) if pairs.size else pairs
 
 
@@ -311,6 +313,14 @@ class _Pairing:
         b = np.concatenate([j[fwd], i[back]])
         return np.stack([a, b], axis=1)
 
+    def combos(self, usable: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+        """The (left, right) row sets whose cross pairs count: sides a x b, or each two splits."""
+        if self.splits_a is not None:
+            return [(self.rows("a")[usable[self.rows("a")]], self.rows("b")[usable[self.rows("b")]])]
+        names = sorted(set(self.split[usable].tolist()) - {""})
+        by = {name: np.flatnonzero(usable & (self.split == name)) for name in names}
+        return [(by[x], by[y]) for i, x in enumerate(names) for y in names[i + 1 :]]
+
     def rows(self, side: str) -> np.ndarray:
         splits = self.splits_a if side == "a" else self.splits_b
         if splits is None:
@@ -319,9 +329,8 @@ class _Pairing:
 
 
 def _exact_pairs(norm: pl.Series, usable: np.ndarray, pairing: _Pairing) -> tuple[np.ndarray, np.ndarray]:
-    rows = np.flatnonzero(usable)
-    keys = norm.hash(seed=11).to_numpy()[rows]
-    pairs = pairing.orient(_group_pairs(keys.astype(np.uint64), rows))
+    keys = norm.hash(seed=11).to_numpy().astype(np.uint64)
+    pairs = pairing.orient(_key_pairs(keys, pairing.combos(usable)))
     return pairs, np.ones(len(pairs))
 
 
@@ -337,11 +346,8 @@ def _near_pairs(
     seed: int,
 ) -> tuple[np.ndarray, np.ndarray]:
     sig, has = minhash_signatures(texts, num_perm=num_perm, k=k, unit=unit, seed=seed)
-    rows = np.flatnonzero(usable & has)
-    if pairing.splits_a is not None:
-        rows = np.intersect1d(rows, np.union1d(pairing.rows("a"), pairing.rows("b")))
     bands, r = lsh_params(threshold, num_perm)
-    pairs = pairing.orient(lsh_candidates(sig, rows, bands, r))
+    pairs = pairing.orient(lsh_candidates(sig, bands, r, pairing.combos(usable & has)))
     if not len(pairs):
         return pairs, np.zeros(0)
     sims = np.empty(len(pairs))
@@ -356,30 +362,35 @@ def _near_pairs(
 def _ngram_pairs(texts: pl.Series, usable: np.ndarray, pairing: _Pairing, *, n: int) -> tuple[np.ndarray, np.ndarray]:
     hashes, doc = shingle_hashes(texts, k=n, unit="word", short="drop")
     keep = usable[doc]
-    grams = pl.DataFrame({"doc": doc[keep], "g": hashes[keep]}).unique()
-    if grams.height == 0:
-        return np.zeros((0, 2), np.int64), np.zeros(0)
-    per_doc = grams.group_by("doc").len(name="n_grams")
+    grams = pl.DataFrame({"doc": doc[keep], "g": hashes[keep]}, schema={"doc": pl.Int64, "g": pl.UInt64}).unique()
+    n_grams = np.bincount(grams["doc"].to_numpy(), minlength=len(usable)) if grams.height else np.zeros(len(usable))
     shared = grams.filter(pl.col("g").is_duplicated())
-    joined = (
-        shared.join(shared, on="g", suffix="_b").filter(pl.col("doc") < pl.col("doc_b")).select("doc", "doc_b").unique()
-    )
-    if joined.height == 0:
+    found = []
+    for left, right in pairing.combos(usable):
+        fl = shared.filter(pl.col("doc").is_in(left))
+        fr = shared.filter(pl.col("doc").is_in(right)).rename({"doc": "doc_b"})
+        counted = (
+            fl.join(fr, on="g")
+            .filter(pl.col("doc") != pl.col("doc_b"))
+            .select(pl.min_horizontal("doc", "doc_b").alias("lo"), pl.max_horizontal("doc", "doc_b").alias("hi"), "g")
+            .unique()
+            .group_by("lo", "hi")
+            .len(name="shared")
+        )
+        found.append(counted)
+    if not found:
         return np.zeros((0, 2), np.int64), np.zeros(0)
-    pairs = pairing.orient(joined.select("doc", "doc_b").to_numpy().astype(np.int64))
-    if not len(pairs):
-        return pairs, np.zeros(0)
-    oriented = pl.DataFrame({"a": pairs[:, 0], "b": pairs[:, 1]})
-    counted = (
-        oriented.join(shared.rename({"doc": "a"}), on="a")
-        .join(shared.rename({"doc": "b", "g": "g_b"}), left_on=["b", "g"], right_on=["b", "g_b"])
-        .group_by("a", "b")
-        .len(name="shared")
-        .join(per_doc.rename({"doc": "a"}), on="a")
-        .with_columns(sim=pl.col("shared") / pl.col("n_grams"))
-        .sort("a", "b")
+    allp = pl.concat(found).group_by("lo", "hi").agg(pl.col("shared").max()).sort("lo", "hi")
+    if allp.height == 0:
+        return np.zeros((0, 2), np.int64), np.zeros(0)
+    unordered = allp.select("lo", "hi").to_numpy().astype(np.int64)
+    count = dict(zip(map(tuple, unordered.tolist()), allp["shared"].to_list()))
+    pairs = pairing.orient(unordered)
+    sims = np.array(
+        [count[(min(a, b), max(a, b))] / n_grams[a] for a, b in pairs.tolist()],
+        dtype=np.float64,
     )
-    return counted.select("a", "b").to_numpy().astype(np.int64), counted["sim"].to_numpy()
+    return pairs, sims
 
 
 def _semantic_pairs(
