@@ -253,3 +253,12 @@ def test_semantic_only_matches_warn() -> None:
     res = ContaminationCheck().run(Context(df, embeddings=emb))
     assert res.status == "warn" and res.evidence["match_text"].to_list() == ["I loved this picture"]
     assert ContaminationCheck(semantic=False).run(Context(df, embeddings=emb)).status == "pass"
+
+
+def test_duplicate_pairs_chart_bins_similarity_by_kind() -> None:
+    from workbench import charts
+
+    pairs = find_duplicates(_frame(["same words here", "same words here!"], ["eval", "train"]), kinds=("exact", "near"))
+    spec = charts.spec(charts.duplicate_pairs_chart(pairs))
+    assert spec["encoding"]["x"]["bin"] == {"maxbins": 30} and spec["encoding"]["color"]["field"] == "kind"
+    assert "2 pairs" in spec["title"]

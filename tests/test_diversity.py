@@ -185,3 +185,15 @@ def test_over_regularization_with_real_embeddings_is_quiet_on_real_vs_real(revie
     res = OverRegularizationCheck().run(Context(df, embeddings=emb, seed=3))
     assert res.status == "pass", res.summary
     assert {"vendi_score", "mean_pairwise_distance"} <= {m["metric"] for m in res.details["metrics"]}
+
+
+def test_diversity_comparison_chart_marks_each_metric_with_its_interval(reviews) -> None:
+    from workbench import charts
+
+    t = reviews["text"].to_list()
+    table = compare(t[:100], t[100:200], n_boot=20)
+    spec = charts.spec(charts.diversity_comparison_chart(table))
+    rule = spec["layer"][0]
+    assert rule["mark"]["type"] == "rule" and rule["encoding"]["x2"]["field"] == "ci_high"
+    data = next(iter(spec["datasets"].values()))
+    assert {d["metric"] for d in data} == set(table["metric"])

@@ -191,3 +191,19 @@ def test_feedback_amplification_check_needs_generations() -> None:
     assert "generation" in check.missing_inputs(Context(df))
     one = df.with_columns(generation=pl.lit(3))
     assert "at least 2 generations" in check.missing_inputs(Context(one))
+
+
+def test_generation_trend_chart_facets_metrics_and_marks_the_reset_point(collapsing) -> None:
+    from workbench import charts
+
+    rep = generation_report(collapsing, demo.real(100, labels=("fresh", "rotten")))
+    spec = charts.spec(
+        charts.generation_trend_chart(rep.table, ("distinct_2", "vocab_size"), reset_point=rep.reset_point)
+    )
+    assert spec["facet"]["field"] == "metric"
+    layers = spec["spec"]["layer"]
+    assert rep.reset_point is not None
+    assert layers[1]["mark"]["type"] == "rule"
+    assert f"datum.generation === {rep.reset_point})" in str(layers[1]["transform"])
+    data = next(iter(spec["datasets"].values()))
+    assert {d["metric"] for d in data} == {"distinct_2", "vocab_size"} and len(data) == 10
