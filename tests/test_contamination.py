@@ -262,3 +262,15 @@ def test_duplicate_pairs_chart_bins_similarity_by_kind() -> None:
     spec = charts.spec(charts.duplicate_pairs_chart(pairs))
     assert spec["encoding"]["x"]["bin"] == {"maxbins": 30} and spec["encoding"]["color"]["field"] == "kind"
     assert "2 pairs" in spec["title"]
+
+
+def test_word_shingles_find_near_duplicates_of_longer_texts() -> None:
+    base = "the director keeps every scene moving and the cast makes the quiet moments land with real weight"
+    edited = base.replace("quiet", "silent")
+    other = "a loud and tiresome sequel that forgets everything that made the first film worth a ticket"
+    df = _frame([base, edited, other], ["eval", "train", "train"])
+    pairs = find_duplicates(df, kinds=("near",), shingle="word", shingle_size=2, threshold=0.6)
+    assert pairs.select("text_a", "text_b").rows() == [(base, edited)]
+    assert pairs["similarity"][0] == pytest.approx(jaccard(base, edited, k=2, unit="word"), abs=0.2)
+    with pytest.raises(InputError, match="'char' or 'word'"):
+        find_duplicates(df, kinds=("near",), shingle="sentence")

@@ -402,7 +402,8 @@ def _semantic_pairs(
     rows_a = np.intersect1d(pairing.rows("a"), np.flatnonzero(usable))
     rows_b = np.intersect1d(pairing.rows("b"), np.flatnonzero(usable))
     same = pairing.splits_a is None
-    eb = emb[rows_b]
+    contiguous = len(rows_b) > 0 and rows_b[-1] - rows_b[0] + 1 == len(rows_b)
+    eb = emb[rows_b[0] : rows_b[-1] + 1] if contiguous else emb[rows_b]  # a view when possible: no copy
     block = max(1, block_bytes // max(1, 4 * len(rows_b)))
     found_i, found_j, found_s = [], [], []
     for s in range(0, len(rows_a), block):
@@ -439,9 +440,11 @@ def _as_unit_vectors(embeddings: Any, n: int) -> np.ndarray:
     emb = np.asarray(embeddings, dtype=np.float32)
     if emb.ndim != 2 or emb.shape[0] != n:
         raise InputError(f"embeddings must be an (n_rows, dim) array aligned with the {n} rows; got shape {emb.shape}.")
-    norms = np.linalg.norm(emb, axis=1, keepdims=True)
     if not np.all(np.isfinite(emb)):
         raise InputError("embeddings contain NaN or infinite values; recompute them.")
+    norms = np.linalg.norm(emb, axis=1, keepdims=True)
+    if np.all(np.abs(norms - 1.0) < 1e-4):
+        return emb  # already unit length (the Embedder's output): no copy
     return emb / np.where(norms == 0, 1.0, norms)
 
 
