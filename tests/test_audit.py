@@ -44,7 +44,10 @@ def test_anchor_path_and_skips(tmp_path, tour):
 
 def test_anchor_leak_into_train_fails(tour):
     anchor_rows = tour.filter(pl.col("split") == "anchor")
-    leaked = pl.concat([tour, anchor_rows.head(3).with_columns(id=pl.format("leak-{}", pl.int_range(3)), split=pl.lit("train"))], how="diagonal_relaxed")
+    leaked = pl.concat(
+        [tour, anchor_rows.head(3).with_columns(id=pl.format("leak-{}", pl.int_range(3)), split=pl.lit("train"))],
+        how="diagonal_relaxed",
+    )
     report = Audit(leaked, anchor=anchor_rows, embeddings=_emb(leaked.height), checks=["anchor_integrity"]).run()
     r = report.results["anchor_integrity"]
     assert r.status == "fail" and "3 anchor text(s) found in training splits" in r.summary

@@ -28,7 +28,13 @@ def test_provenance_chart_marks_missing():
 def test_embedding_map_samples_large_data():
     n = 12_000
     frame = pl.DataFrame(
-        {"id": [str(i) for i in range(n)], "x": np.arange(n, dtype=float), "y": np.zeros(n), "origin": ["real"] * n, "text": ["t"] * n}
+        {
+            "id": [str(i) for i in range(n)],
+            "x": np.arange(n, dtype=float),
+            "y": np.zeros(n),
+            "origin": ["real"] * n,
+            "text": ["t"] * n,
+        }
     )
     spec = charts.embedding_map(frame).to_dict()
     assert len(_data(spec)) == charts.MAX_POINTS
@@ -38,7 +44,13 @@ def test_embedding_map_samples_large_data():
 
 def test_audit_status_chart():
     table = pl.DataFrame(
-        {"check": ["a", "b"], "failure_mode": ["provenance", "anchor"], "status": ["fail", "pass"], "score": [0.5, 0.0], "summary": ["x", "y"]}
+        {
+            "check": ["a", "b"],
+            "failure_mode": ["provenance", "anchor"],
+            "status": ["fail", "pass"],
+            "score": [0.5, 0.0],
+            "summary": ["x", "y"],
+        }
     )
     spec = charts.audit_status(table).to_dict()
     assert spec["encoding"]["color"]["field"] == "status" and len(_data(spec)) == 2

@@ -16,7 +16,14 @@ from workbench.data import validate
 from workbench.provenance import AnchorSet, manifest
 
 CHECKS = all_checks()
-UNICODE = ["Ünïcödé 🎬🍿 review", "日本語のレビューです。", "مراجعة عربية", "𝔣𝔞𝔫𝔠𝔶 text", "emoji only 🙂🙃", "tab\tand\nnewline"]
+UNICODE = [
+    "Ünïcödé 🎬🍿 review",
+    "日本語のレビューです。",
+    "مراجعة عربية",
+    "𝔣𝔞𝔫𝔠𝔶 text",
+    "emoji only 🙂🙃",
+    "tab\tand\nnewline",
+]
 
 
 def _frame(texts, origins, **extra):
@@ -85,7 +92,10 @@ def test_missing_inputs_skip_with_reason(name):
     ctx = Context(df, anchor=None, embedder=None, embeddings=None)
     reason = check.missing_inputs(ctx)
     needs_something = (
-        check.requires_columns or check.requires_anchor or check.requires_embeddings or "synthetic" in check.requires_origins
+        check.requires_columns
+        or check.requires_anchor
+        or check.requires_embeddings
+        or "synthetic" in check.requires_origins
     )
     if needs_something:
         assert reason, f"{name} should skip without its inputs"

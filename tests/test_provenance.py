@@ -22,7 +22,9 @@ def test_manifest_is_deterministic_and_order_free(small_df):
 
 
 def test_manifest_changes_with_any_cell(small_df):
-    edited = small_df.with_columns(pl.when(pl.col("label") == "fresh").then(pl.lit("rotten")).otherwise(pl.col("label")).alias("label"))
+    edited = small_df.with_columns(
+        pl.when(pl.col("label") == "fresh").then(pl.lit("rotten")).otherwise(pl.col("label")).alias("label")
+    )
     assert manifest(edited)["set_sha256"] != manifest(small_df)["set_sha256"]
 
 

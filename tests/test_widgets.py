@@ -27,8 +27,9 @@ def test_brush_selection_reaches_python(emb_map):
 
 
 def test_table_escapes_text(emb_map):
-    from widgets.embedding_map import rows_table_html
     import polars as pl
+
+    from widgets.embedding_map import rows_table_html
 
     html = rows_table_html(pl.DataFrame({"origin": ["real"], "text": ["<img src=x onerror=alert(1)>"]}))
     assert "<img" not in html and "&lt;img" in html

@@ -128,7 +128,9 @@ def run_notebook(watch: PageWatch, base: str, rel: str, *, timeout: float = 600)
     page.wait_for_function("window.jupyterapp && window.jupyterapp.shell", timeout=120_000)
     page.wait_for_selector(".jp-Notebook", timeout=120_000)
     page.wait_for_function("() => !document.querySelector('.jp-Dialog')", timeout=60_000)
-    page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle'], .jp-Toolbar-kernelStatus", timeout=120_000)
+    page.wait_for_selector(
+        ".jp-Notebook-ExecutionIndicator[data-status='idle'], .jp-Toolbar-kernelStatus", timeout=120_000
+    )
     time.sleep(2)
     page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
     busy_js = "() => [...document.querySelectorAll('.jp-InputArea-prompt')].some(p => p.textContent.includes('*'))"

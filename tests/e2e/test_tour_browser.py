@@ -21,7 +21,9 @@ def test_tour_renders_in_real_browser(lab_url, watched_page):
     # the embedding map's chart and its selection table are on the page
     assert page.locator(".wb-embedding-map .vega-embed").count() >= 1
     assert "Brush the map" in page.locator(".wb-embedding-map").first.inner_text()
-    assert not [e for e in watched_page.console_errors if "vega" in e.lower() or "widget" in e.lower()], watched_page.console_errors
+    assert not [e for e in watched_page.console_errors if "vega" in e.lower() or "widget" in e.lower()], (
+        watched_page.console_errors
+    )
 
 
 def test_brushing_the_map_shows_examples(lab_url, watched_page):
