@@ -297,3 +297,49 @@ def transfer_accuracy(
         tooltip=["variant", "evaluated_on", "accuracy", "lo", "hi"],
     )
     return (bars + base.mark_rule(color="black").encode(y="lo:Q", y2="hi:Q")).properties(width=420, height=260)
+
+
+# --- issue 8: failure diary and audit report ---
+
+DIARY_CHANGES = ["fixed", "broken", "still_failing", "still_passing", "new", "dropped"]
+DIARY_CHANGE_COLORS = alt.Scale(
+    domain=DIARY_CHANGES, range=["#1a7f37", "#cf222e", "#d4a72c", "#8c959f", "#0969da", "#d0d7de"]
+)
+
+
+def diary_comparison(comparison: Any) -> alt.Chart:
+    """Diary entries fixed, broken and unchanged from run a to run b, stacked by severity.
+
+    `comparison` is a `workbench.diary.DiaryComparison` (or anything with `run_a`, `run_b` and a
+    `table` holding `change` and `severity`). Broken entries are regressions on known failures.
+    """
+    t = comparison.table
+    data = (
+        t.group_by("change", "severity")
+        .agg(pl.len().alias("entries"))
+        .with_columns(
+            pl.col("severity")
+            .replace_strict({"low": 0, "medium": 1, "high": 2, "critical": 3}, default=4, return_dtype=pl.Int64)
+            .alias("severity_rank")
+        )
+        .sort("change", "severity_rank")
+    )
+    n_broken = int((t["change"] == "broken").sum())
+    n_fixed = int((t["change"] == "fixed").sum())
+    title = f"Diary: {comparison.run_a} → {comparison.run_b} ({n_fixed} fixed, {n_broken} broken)"
+    return (
+        alt.Chart(data, title=title)
+        .mark_bar(stroke="white", strokeWidth=1)
+        .encode(
+            y=alt.Y("change:N", sort=DIARY_CHANGES, title=None, scale=alt.Scale(domain=DIARY_CHANGES)),
+            x=alt.X("entries:Q", title="diary entries", stack="zero"),
+            color=alt.Color("change:N", scale=DIARY_CHANGE_COLORS, legend=None),
+            opacity=alt.Opacity(
+                "severity:N",
+                scale=alt.Scale(domain=["low", "medium", "high", "critical"], range=[0.35, 0.55, 0.8, 1.0]),
+            ),
+            order=alt.Order("severity_rank:Q"),
+            tooltip=["change", "severity", "entries"],
+        )
+        .properties(width=420, height=alt.Step(26))
+    )
