@@ -9,7 +9,6 @@ report.to_json("out/audit.json"); report.to_html("out/audit.html")
 from __future__ import annotations
 
 import html
-import json
 import math
 import time
 import traceback
@@ -27,8 +26,6 @@ from workbench.data import validate
 from workbench.errors import InputError, WorkbenchError
 from workbench.provenance import AnchorSet, freeze_anchor, load_anchor, manifest
 
-REPORT_SCHEMA = "workbench.audit_report"
-REPORT_VERSION = 1
 EVIDENCE_ROWS_IN_REPORT = 50
 TABLE_COLUMNS = ("check", "failure_mode", "status", "score", "threshold", "summary")
 
@@ -159,24 +156,6 @@ def run_check(check: Check, ctx: Context) -> CheckResult:
         )
 
 
-def _json_value(v: Any) -> Any:
-    if isinstance(v, float):
-        return None if math.isnan(v) or math.isinf(v) else round(v, 10)
-    if isinstance(v, (np.floating,)):
-        return _json_value(float(v))
-    if isinstance(v, (np.integer,)):
-        return int(v)
-    if isinstance(v, np.ndarray):
-        return [_json_value(x) for x in v.tolist()]
-    if isinstance(v, Mapping):
-        return {str(k): _json_value(x) for k, x in v.items()}
-    if isinstance(v, (list, tuple)):
-        return [_json_value(x) for x in v]
-    if isinstance(v, (str, int, bool)) or v is None:
-        return v
-    return str(v)
-
-
 class AuditReport:
     """The results of an audit: `table` (one row per check), `results` (name -> CheckResult)."""
 
@@ -196,6 +175,7 @@ class AuditReport:
         self.n_rows = n_rows
         self.anchor_sha256 = anchor_sha256
         self.timings = timings or {}
+        self.attachments: dict[str, Any] = {}
 
     @property
     def table(self) -> pl.DataFrame:
@@ -225,15 +205,18 @@ class AuditReport:
         return pl.DataFrame(rows, schema=schema)
 
     def worst(self) -> str:
-        """The most severe status among the checks that ran (`pass` when none failed or warned)."""
+        """The most severe status among the checks that ran and the attached evidence (`pass` when none
+        failed or warned)."""
         ran = [r.status for r in self.results.values() if r.status != "skipped"]
+        ran += [a.status for a in self.attachments.values() if a.status != "skipped"]
         return max(ran, key=lambda s: STATUS_ORDER[s], default="pass")
 
     def failed(self, level: str = "fail") -> list[str]:
         """Names of checks at or above `level` ('warn' or 'fail')."""
         if level not in ("warn", "fail"):
             raise InputError(f"level must be 'warn' or 'fail'; got {level!r}.")
-        return [n for n, r in self.results.items() if STATUS_ORDER[r.status] >= STATUS_ORDER[level]]
+        failed = [n for n, r in self.results.items() if STATUS_ORDER[r.status] >= STATUS_ORDER[level]]
+        return failed + [k for k, a in self.attachments.items() if STATUS_ORDER[a.status] >= STATUS_ORDER[level]]
 
     def by_failure_mode(self) -> dict[str, list[CheckResult]]:
         out: dict[str, list[CheckResult]] = {m: [] for m in FAILURE_MODES + GUARDRAILS}
@@ -241,48 +224,41 @@ class AuditReport:
             out[r.failure_mode].append(r)
         return out
 
+    def attach(self, item: str, status: str, summary: str, details: dict[str, Any] | None = None) -> AuditReport:
+        """Attach evidence from outside the registered checks to a checklist item (e.g. 'calibration'
+        with the ECE of your model on real data). It shows in the report and counts in `worst()`."""
+        from workbench.report import make_attachment
+
+        self.attachments[item] = make_attachment(item, status, summary, details)
+        return self
+
+    def attach_diary(self, diary: Any, run_a: str | None = None, run_b: str | None = None) -> AuditReport:
+        """Attach a failure diary (`workbench.diary.Diary`): its entries and the comparison of two runs
+        (default: its last two). A run that made the diary worse fails the report."""
+        from workbench.report import diary_attachment
+
+        self.attachments["failure_diary"] = diary_attachment(diary, run_a, run_b)
+        return self
+
     def to_dict(self) -> dict[str, Any]:
-        """The report as plain data (what to_json writes). Deterministic: no timestamps, sorted keys."""
-        checks = []
-        for r in self.results.values():
-            ev = r.evidence.head(EVIDENCE_ROWS_IN_REPORT)
-            checks.append(
-                {
-                    "check": r.check,
-                    "failure_mode": r.failure_mode,
-                    "status": r.status,
-                    "score": _json_value(r.score),
-                    "score_meaning": r.score_meaning,
-                    "threshold": _json_value(r.threshold),
-                    "summary": r.summary,
-                    "details": _json_value({k: v for k, v in r.details.items() if k != "traceback"}),
-                    "evidence_total_rows": r.evidence.height,
-                    "evidence": [_json_value(row) for row in ev.to_dicts()],
-                }
-            )
-        return {
-            "schema": REPORT_SCHEMA,
-            "version": REPORT_VERSION,
-            "seed": self.seed,
-            "data": {"n_rows": self.n_rows, "set_sha256": self.data_sha256, "anchor_sha256": self.anchor_sha256},
-            "worst_status": self.worst(),
-            "checks": checks,
-        }
+        """The report as plain data following the shipped JSON schema (`workbench.report.load_schema()`)."""
+        from workbench.report import report_dict
+
+        return report_dict(self)
 
     def to_json(self, path: str | Path) -> Path:
-        """Write the report as JSON (byte-identical for the same data and seed). Returns the path."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        text = json.dumps(self.to_dict(), indent=2, sort_keys=True, ensure_ascii=False, allow_nan=False)
-        path.write_text(text + "\n", "utf-8")
-        return path
+        """Write the report as JSON (schema `workbench/static/audit_report.schema.json`; byte-identical for the
+        same data, anchor, checks and seed). Returns the path."""
+        from workbench.report import write_json
+
+        return write_json(self, path)
 
     def to_html(self, path: str | Path) -> Path:
-        """Write a self-contained HTML report (no scripts, no network; every data text escaped)."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(self._html(full=True), "utf-8")
-        return path
+        """Write one self-contained, offline HTML page: summary by failure mode, charts, the trust checklist,
+        every check with its evidence rows (no scripts, no network; every data text escaped). Returns the path."""
+        from workbench.report import write_html
+
+        return write_html(self, path)
 
     def _html(self, full: bool = False) -> str:
         colors = {"pass": "#1a7f37", "warn": "#9a6700", "fail": "#cf222e", "error": "#cf222e", "skipped": "#6e7781"}
