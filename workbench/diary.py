@@ -593,6 +593,7 @@ class Diary:
         expected: str | None = None,
         expected_column: str | None = None,
         observed_column: str | None = None,
+        input_column: str = "text",
         data: pl.DataFrame | None = None,
         severity: str = "high",
         tags: Iterable[str] = (),
@@ -602,7 +603,8 @@ class Diary:
     ) -> list[str]:
         """Record every row of an evidence table (a `CheckResult` or any frame with `id`) as an entry.
 
-        The input is the row's `text` (looked up in `data` by `id` when the evidence has none). The
+        The input is the row's `input_column` (default `text`, looked up in `data` by `id` when the
+        evidence has none; e.g. `paraphrased` for the paraphrase failures of `score_vanishes`). The
         expected output is `expected` (one value for all rows), else the column `expected_column`,
         else `reference_label` or `label`, from the evidence or from `data`. The observed output is
         `observed_column`, or the row's `label` when the expected one is its `reference_label`.
@@ -631,7 +633,11 @@ class Diary:
                     rows = rows.with_columns(filled.alias(c)).drop(f"_data_{c}")
                 else:
                     rows = rows.rename({f"_data_{c}": c})
-        if "text" not in rows.columns:
+        if input_column not in rows.columns:
+            if input_column != "text":
+                raise SchemaError(
+                    f"input_column {input_column!r} is not in the evidence or data; found {rows.columns}."
+                )
             raise SchemaError(
                 "the evidence has no 'text' column; pass data= (the audited frame, with id and text) to look rows up by id."
             )
@@ -656,9 +662,9 @@ class Diary:
         found_in = found_in or "evidence table"
         ids: list[str] = []
         skipped = 0
-        context_cols = [c for c in rows.columns if c not in ("text", "id") and rows.schema[c] != pl.Object]
+        context_cols = [c for c in rows.columns if c not in (input_column, "id") and rows.schema[c] != pl.Object]
         for row in rows.iter_rows(named=True):
-            text = row.get("text")
+            text = row.get(input_column)
             want = expected if expected is not None else row.get(expected_col)
             if text is None or text == "" or want is None or str(want) == "":
                 skipped += 1
