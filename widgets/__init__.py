@@ -7,8 +7,9 @@ errors show as one readable line instead of a traceback.
 
 from __future__ import annotations
 
+from widgets.diary import DiaryView
 from widgets.embedding_map import EmbeddingMap
 from widgets.perturbation import PerturbationExplorer
 from widgets.setup import setup
 
-__all__ = ["EmbeddingMap", "PerturbationExplorer", "setup"]
+__all__ = ["DiaryView", "EmbeddingMap", "PerturbationExplorer", "setup"]
