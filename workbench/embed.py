@@ -123,6 +123,13 @@ class Embedder:
             os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
             from sentence_transformers import SentenceTransformer
 
+            try:  # the weight-loading bar is noise next to ours
+                from transformers.utils import logging as hf_logging
+
+                hf_logging.disable_progress_bar()
+            except ImportError:
+                pass
+
             path = self._model_path()
             target = str(path) if path is not None else str(self.model_spec)
             try:

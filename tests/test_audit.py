@@ -1,0 +1,97 @@
+"""Audit: runs checks, skips with reasons, isolates crashes, writes deterministic reports."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import polars as pl
+import pytest
+
+from workbench import demo
+from workbench.audit import Audit, run_check
+from workbench.checks.base import Check, Context
+from workbench.errors import InputError
+from workbench.provenance import freeze_anchor
+
+
+@pytest.fixture(scope="module")
+def tour():
+    return demo.tour_dataset(seed=0, n_real=80, n_template=20, n_markov=20, n_vendor=6)
+
+
+def _emb(n, seed=0):
+    x = np.random.default_rng(seed).normal(size=(n, 8)).astype(np.float32)
+    return x / np.linalg.norm(x, axis=1, keepdims=True)
+
+
+def test_table_has_promised_columns(tour):
+    report = Audit(tour, embeddings=_emb(tour.height), checks=["provenance"]).run()
+    assert {"check", "failure_mode", "status", "score", "threshold", "summary"} <= set(report.table.columns)
+    prov = report.results["provenance"]
+    assert prov.status == "fail" and "6 synthetic without generator" in prov.summary
+    assert prov.evidence.filter(pl.col("problem").str.contains("without generator"))["id"].n_unique() == 6
+
+
+def test_anchor_path_and_skips(tmp_path, tour):
+    freeze_anchor(tour.filter(pl.col("split") == "anchor"), tmp_path / "anchor")
+    report = Audit(tour, anchor=tmp_path / "anchor", embeddings=_emb(tour.height)).run()
+    assert report.results["anchor_integrity"].status == "pass"
+    no_anchor = Audit(tour, embeddings=_emb(tour.height), checks=["anchor_integrity"]).run()
+    r = no_anchor.results["anchor_integrity"]
+    assert r.status == "skipped" and "anchor" in r.details["reason"]
+
+
+def test_anchor_leak_into_train_fails(tour):
+    anchor_rows = tour.filter(pl.col("split") == "anchor")
+    leaked = pl.concat(
+        [tour, anchor_rows.head(3).with_columns(id=pl.format("leak-{}", pl.int_range(3)), split=pl.lit("train"))],
+        how="diagonal_relaxed",
+    )
+    report = Audit(leaked, anchor=anchor_rows, embeddings=_emb(leaked.height), checks=["anchor_integrity"]).run()
+    r = report.results["anchor_integrity"]
+    assert r.status == "fail" and "3 anchor text(s) found in training splits" in r.summary
+
+
+def test_report_json_is_byte_identical(tmp_path, tour):
+    paths = []
+    for i in range(2):
+        report = Audit(tour, embeddings=_emb(tour.height), seed=3).run()
+        paths.append(report.to_json(tmp_path / f"r{i}.json"))
+    assert paths[0].read_bytes() == paths[1].read_bytes()
+
+
+def test_html_escapes_data(tmp_path):
+    df = pl.DataFrame(
+        {"text": ["<script>alert(1)</script>", "fine"], "origin": ["synthetic", "real"], "split": ["train", "eval"]}
+    )
+    html = Audit(df, embeddings=_emb(2), checks=["provenance"]).run().to_html(tmp_path / "r.html").read_text()
+    assert "<script>alert(1)</script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
+@dataclass
+class _Boom(Check):
+    name = "boom"
+    failure_mode = "contamination"
+
+    def run(self, ctx):
+        raise RuntimeError("kaput")
+
+
+def test_crashing_check_is_isolated(tour):
+    r = run_check(_Boom(), Context(tour))
+    assert r.status == "error" and "kaput" in r.summary
+
+
+def test_params_override_and_validation(tour):
+    with pytest.raises(InputError, match="unknown check"):
+        Audit(tour, checks=["nope"])
+    with pytest.raises(InputError, match="has no parameter"):
+        Audit(tour, params={"provenance": {"bogus": 1}})
+    with pytest.raises(InputError, match="aligned with the data"):
+        Audit(tour, embeddings=np.zeros((3, 4)))
+
+
+def test_failed_levels(tour):
+    report = Audit(tour, embeddings=_emb(tour.height), checks=["provenance"]).run()
+    assert report.failed("fail") == ["provenance"] and report.worst() == "fail"
