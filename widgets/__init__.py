@@ -7,7 +7,8 @@ errors show as one readable line instead of a traceback.
 
 from __future__ import annotations
 
+from widgets.coverage import CoverageExplorer
 from widgets.embedding_map import EmbeddingMap
 from widgets.setup import setup
 
-__all__ = ["EmbeddingMap", "setup"]
+__all__ = ["CoverageExplorer", "EmbeddingMap", "setup"]

@@ -28,7 +28,7 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -323,7 +323,9 @@ class PRDCResult:
     def metrics(self) -> dict[str, float]:
         return {m: getattr(self, m) for m in METRICS}
 
-    def bootstrap(self, n_boot: int = 1000, *, confidence: float = 0.95, seed: int = 0) -> dict[str, tuple[float, float]]:
+    def bootstrap(
+        self, n_boot: int = 1000, *, confidence: float = 0.95, seed: int = 0
+    ) -> dict[str, tuple[float, float]]:
         """Percentile bootstrap intervals for the four metrics, resampling examples.
 
         The k-NN radii (the estimated manifolds) are held fixed and the per-example flags and counts
@@ -338,7 +340,10 @@ class PRDCResult:
             raise InputError(f"confidence must be between 0 and 1 (e.g. 0.95); got {confidence}.")
         rng = np.random.default_rng(seed)
         n, m = self.real_covered.size, self.synthetic_ball_count.size
-        per_real = {"recall": self.real_in_synthetic_manifold.astype(float), "coverage": self.real_covered.astype(float)}
+        per_real = {
+            "recall": self.real_in_synthetic_manifold.astype(float),
+            "coverage": self.real_covered.astype(float),
+        }
         per_fake = {
             "precision": self.synthetic_in_real_manifold.astype(float),
             "density": self.synthetic_ball_count / self.k,
@@ -569,7 +574,10 @@ class TailAudit:
         real = part(
             self.real_rows,
             "real",
-            pl.when(pl.col("covered")).then(pl.lit("real, covered")).otherwise(pl.lit("real, uncovered")).alias("status"),
+            pl.when(pl.col("covered"))
+            .then(pl.lit("real, covered"))
+            .otherwise(pl.lit("real, uncovered"))
+            .alias("status"),
         )
         synth = part(self.synthetic_rows, "synthetic", pl.lit("synthetic").alias("status"))
         return pl.concat([real, synth]).with_columns(x=pl.Series(xy[:, 0]), y=pl.Series(xy[:, 1]))
@@ -597,7 +605,9 @@ class TailAudit:
             s_codes = None
         table = _group_table(self, codes, len(values), s_codes)
         names = pl.Series("group", values, dtype=pl.String)
-        return table.with_columns(group=names.gather(table["cluster"])).select("rank", "group", pl.exclude("rank", "group", "cluster"))
+        return table.with_columns(group=names.gather(table["cluster"])).select(
+            "rank", "group", pl.exclude("rank", "group", "cluster")
+        )
 
 
 GROUP_COLUMNS = (
@@ -802,9 +812,7 @@ class CoverageIllusionCheck(Check):
         )
         gaps = meaningful.filter(pl.col("coverage") < self.cluster_fail_ratio * expected)
         notes = []
-        if res.coverage < self.fail_ratio * expected:
-            status = "fail"
-        elif gaps.height:
+        if res.coverage < self.fail_ratio * expected or gaps.height:
             status = "fail"
         elif res.coverage < self.warn_ratio * expected:
             status = "warn"
