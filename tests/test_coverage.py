@@ -337,9 +337,13 @@ def test_check_fails_on_planted_gap_and_lists_uncovered_rows():
     assert {"id", "text", "cluster"} <= set(ev.columns)
     real_ids = set(df.filter(pl.col("origin") == "real")["id"].to_list())
     assert set(ev["id"].to_list()) <= real_ids
-    # the evidence is the uncovered real rows, and most come from the missing component 3
-    assert ev.height == round((1 - result.score) * 700)
-    assert np.mean(["delta" in t for t in ev["text"].to_list()]) > 0.6
+    # the evidence: the rows of the missing component's cluster(s) first, then every other
+    # uncovered real row
+    in_gap = ev.filter(pl.col("reason") == "in an essentially uncovered cluster")
+    assert in_gap.height > 0 and np.mean(["delta" in t for t in in_gap["text"].to_list()]) > 0.9
+    assert ev["reason"].to_list() == sorted(ev["reason"].to_list(), key=lambda r: r == "uncovered")
+    n_uncovered = round((1 - result.score) * 700)
+    assert ev.filter(~pl.col("covered")).height == n_uncovered
     assert result.details["uncovered_clusters"]
 
 
@@ -384,7 +388,7 @@ def test_check_thresholds_are_parameters():
     fake, fc = mixture(300, comps=[0, 1, 2, 3, 4], seed=61)
     df, emb = _frame_and_embeddings(real, fake, rc, fc)
     strict = CoverageIllusionCheck().run(Context(df, embeddings=emb))
-    lenient = CoverageIllusionCheck(fail_ratio=0.0, warn_ratio=0.0, cluster_fail_ratio=0.0).run(
+    lenient = CoverageIllusionCheck(fail_ratio=0.0, warn_ratio=0.0, cluster_fail_ratio=0.0, min_representation=0.0).run(
         Context(df, embeddings=emb)
     )
     assert strict.status == "fail" and lenient.status == "pass"

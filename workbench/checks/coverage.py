@@ -526,8 +526,14 @@ def top_terms(texts: Sequence[str], groups: np.ndarray, n_groups: int, n_terms: 
 class TailAudit:
     """Where the synthetic data does and does not cover the real data.
 
-    `clusters`: one row per k-means cluster of the real embeddings, worst covered first (see
-    `GROUP_COLUMNS`). `real_rows`: the real rows with `cluster`, `covered`, `in_synthetic_manifold`,
+    `clusters`: one row per k-means cluster of the real embeddings, worst covered first. Columns:
+    its real rows and share, the synthetic rows nearest its centre and their share, `coverage`
+    (share of its real rows covered) and `coverage_ratio` (over `expected_coverage`), `density`
+    (synthetic points in its real rows' balls, relative to a same-distribution sample: about 1),
+    `representation` (synthetic share / real share: about 1), `p_under` (Holm-adjusted p-value
+    that the synthetic share is below the real share, as in NDB), `gap` (1 - the smaller of
+    coverage_ratio and representation, in [0, 1]: the ranking key), `uncovered_rows`, `top_terms`
+    (class-based TF-IDF) and `examples` (the real texts nearest the centre). `real_rows`: the real rows with `cluster`, `covered`, `in_synthetic_manifold`,
     `ball_count`. `synthetic_rows`: the synthetic rows with their nearest `cluster` and
     `in_real_manifold`. `prdc`: the overall metrics and flags. `uncovered()`: the uncovered real
     rows, worst clusters first. `by(column)`: the same table grouped by any column.
@@ -620,10 +626,42 @@ GROUP_COLUMNS = (
     "coverage",
     "coverage_ratio",
     "density",
+    "representation",
+    "p_under",
+    "gap",
     "uncovered_rows",
     "top_terms",
     "examples",
 )
+
+
+def _holm(p: np.ndarray) -> np.ndarray:
+    """Holm step-down adjusted p-values (family-wise error control over the groups); NaN kept."""
+    out = np.full(p.shape, np.nan)
+    ok = np.flatnonzero(~np.isnan(p))
+    if ok.size == 0:
+        return out
+    order = ok[np.argsort(p[ok], kind="stable")]
+    m = order.size
+    adjusted = np.minimum(1.0, np.maximum.accumulate((m - np.arange(m)) * p[order]))
+    out[order] = adjusted
+    return out
+
+
+def _under_representation_p(real_rows: np.ndarray, n: int, s_rows: np.ndarray, m: int) -> np.ndarray:
+    """One-sided two-proportion z-test per group: is the synthetic share below the real share?
+
+    The per-bin test of NDB (Richardson & Weiss 2018, "On GANs and GMMs"): real data binned by
+    k-means, synthetic rows assigned to the nearest centre, proportions compared. Holm-adjusted.
+    """
+    from scipy.stats import norm
+
+    pooled = (real_rows + s_rows) / (n + m)
+    se = np.sqrt(pooled * (1 - pooled) * (1 / n + 1 / m))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        z = (real_rows / n - s_rows / m) / se
+    p = np.where(se > 0, norm.sf(z), np.nan)
+    return _holm(p)
 
 
 def _group_table(audit: TailAudit, codes: np.ndarray, n_groups: int, s_codes: np.ndarray | None) -> pl.DataFrame:
@@ -640,9 +678,16 @@ def _group_table(audit: TailAudit, codes: np.ndarray, n_groups: int, s_codes: np
     if s_codes is not None:
         s_rows = np.bincount(s_codes[s_codes >= 0], minlength=n_groups)
         s_share = s_rows / max(1, m)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            representation = np.where(real_rows > 0, s_share / (real_rows / n), np.nan)
+        p_under = _under_representation_p(real_rows, n, s_rows, m)
     else:
         s_rows = np.full(n_groups, -1)
-        s_share = np.full(n_groups, np.nan)
+        s_share = representation = p_under = np.full(n_groups, np.nan)
+    cov_ratio = coverage / res.expected_coverage
+    # how badly a group is covered: the worse of the local (k-NN coverage) and the group-level
+    # (share of synthetic rows) measure, both 1 for same-distribution data and 0 when it is missing
+    gap = np.clip(1 - np.fmin(cov_ratio, representation), 0, 1)
     texts = audit.real_rows["text"].to_list() if "text" in audit.real_rows.columns else []
     terms = top_terms(texts, codes, n_groups, audit.n_terms) if texts else [[] for _ in range(n_groups)]
     dist = audit.real_rows["distance_to_center"].to_numpy()
@@ -659,8 +704,11 @@ def _group_table(audit: TailAudit, codes: np.ndarray, n_groups: int, s_codes: np
             "synthetic_rows": s_rows.astype(np.int64),
             "synthetic_share": s_share,
             "coverage": coverage,
-            "coverage_ratio": coverage / res.expected_coverage,
+            "coverage_ratio": cov_ratio,
             "density": density,
+            "representation": representation,
+            "p_under": p_under,
+            "gap": gap,
             "uncovered_rows": (real_rows - covered).astype(np.int64),
             "top_terms": [", ".join(t) for t in terms],
             "examples": examples,
@@ -669,9 +717,11 @@ def _group_table(audit: TailAudit, codes: np.ndarray, n_groups: int, s_codes: np
     )
     if s_codes is None:
         table = table.with_columns(pl.lit(None, dtype=pl.Int64).alias("synthetic_rows"))
-    table = table.with_columns(pl.col("synthetic_share").fill_nan(None))
+    table = table.with_columns(pl.col("synthetic_share", "representation", "p_under").fill_nan(None))
     # worst covered first; among equals the larger share of the real data first
-    table = table.sort(["coverage", "real_share", "cluster"], descending=[False, True, False], nulls_last=True)
+    table = table.sort(
+        ["gap", "coverage", "real_share", "cluster"], descending=[True, False, True, False], nulls_last=True
+    )
     return table.with_row_index("rank", offset=1).with_columns(pl.col("rank").cast(pl.Int64)).select(GROUP_COLUMNS)
 
 
@@ -750,14 +800,20 @@ class CoverageIllusionCheck(Check):
     """Synthetic data that covers the real distribution on average but misses parts of it.
 
     Real rows: the frozen anchor set when there is one, else the rows with origin 'real'. The
-    reference is the coverage two samples of the *same* distribution would reach,
-    `expected_coverage(N, M, k)` (about 1 - 2^-k = 0.97 at k=5). Fails when the overall coverage is
-    below `fail_ratio` of that, or when a cluster of the real data holding at least
-    `min_cluster_share` of it (and `min_cluster_rows` rows) is essentially uncovered: its coverage
-    is below `cluster_fail_ratio` of the reference (for same-distribution data each real point is
-    uncovered with probability 2^-k, so a cluster of ten with half uncovered has odds below one in
-    a million). Warns when overall coverage is below `warn_ratio` of the reference. Score: the
-    coverage. Evidence: every uncovered real row, worst clusters first.
+    reference is what two samples of the *same* distribution give: coverage about
+    `expected_coverage(N, M, k)` (1 - 2^-k = 0.97 at k=5), and in every cluster a synthetic share
+    equal to the real share. Fails when
+
+    - overall coverage is below `fail_ratio` of the reference, or
+    - a cluster holding at least `min_cluster_share` of the real data (and `min_cluster_rows`
+      rows) is essentially uncovered: its coverage is below `cluster_fail_ratio` of the reference
+      (each real point is uncovered with probability 2^-k under the same distribution, so half of
+      a ten-row cluster uncovered has odds below one in a million), or it holds less than
+      `min_representation` of its share of synthetic rows with a Holm-adjusted one-sided
+      two-proportion test (NDB, Richardson & Weiss 2018) below `alpha`.
+
+    Warns when overall coverage is below `warn_ratio` of the reference. Score: the coverage.
+    Evidence: the real rows of the failing clusters, then every other uncovered real row.
     """
 
     name = "coverage_illusion"
@@ -771,6 +827,8 @@ class CoverageIllusionCheck(Check):
     warn_ratio: float = 0.9
     fail_ratio: float = 0.75
     cluster_fail_ratio: float = 0.5
+    min_representation: float = 0.5
+    alpha: float = 0.05
     min_cluster_share: float = 0.01
     min_cluster_rows: int = 10
 
@@ -810,7 +868,9 @@ class CoverageIllusionCheck(Check):
         meaningful = audit.clusters.filter(
             (pl.col("real_share") >= self.min_cluster_share) & (pl.col("real_rows") >= self.min_cluster_rows)
         )
-        gaps = meaningful.filter(pl.col("coverage") < self.cluster_fail_ratio * expected)
+        uncovered_c = pl.col("coverage") < self.cluster_fail_ratio * expected
+        missing_c = (pl.col("representation") < self.min_representation) & (pl.col("p_under") < self.alpha)
+        gaps = meaningful.filter(uncovered_c | missing_c.fill_null(False))
         notes = []
         if res.coverage < self.fail_ratio * expected or gaps.height:
             status = "fail"
@@ -825,12 +885,14 @@ class CoverageIllusionCheck(Check):
         if gaps.height:
             share = float(gaps["real_share"].sum())
             desc = "; ".join(
-                f"cluster {c} ({s:.1%} of real, coverage {v:.0%}: {t or 'no terms'})"
-                for c, s, v, t in gaps.select("cluster", "real_share", "coverage", "top_terms").head(3).iter_rows()
+                f"cluster {c} ({s:.1%} of real, {r:.0%} of its share in synthetic, coverage {v:.0%}: {t or 'no terms'})"
+                for c, s, r, v, t in gaps.select("cluster", "real_share", "representation", "coverage", "top_terms")
+                .head(3)
+                .iter_rows()
             )
             notes.append(
-                f"{gaps.height} cluster(s) holding {share:.1%} of the real data are essentially uncovered: {desc}. "
-                "Generate examples like their evidence rows."
+                f"{gaps.height} cluster(s) holding {share:.1%} of the real data are essentially uncovered "
+                f"(too few synthetic examples there): {desc}. Generate examples like their evidence rows."
             )
         elif status == "pass":
             notes.append("No cluster holding a meaningful share of the real data is left uncovered.")
@@ -840,9 +902,25 @@ class CoverageIllusionCheck(Check):
         for w in caught:
             if not issubclass(w.category, WorkbenchWarning):
                 warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
-        uncovered = audit.uncovered()
-        keep = [c for c in ("id", "text", "label", "cluster", "rank", "cluster_coverage") if c in uncovered.columns]
-        evidence = uncovered.select(keep).with_columns(pl.col("id").cast(pl.String))
+        flagged = gaps["cluster"].to_list()
+        ranks = audit.clusters.select("cluster", "rank", pl.col("coverage").alias("cluster_coverage"))
+        rows = audit.real_rows.join(ranks, on="cluster", how="left").with_columns(
+            pl.when(pl.col("cluster").is_in(flagged))
+            .then(pl.lit("in an essentially uncovered cluster"))
+            .when(~pl.col("covered"))
+            .then(pl.lit("uncovered"))
+            .otherwise(None)
+            .alias("reason")
+        )
+        rows = rows.filter(pl.col("reason").is_not_null()).sort(
+            pl.col("reason") == "uncovered", "rank", pl.col("covered"), "distance_to_center"
+        )
+        keep = [
+            c
+            for c in ("id", "text", "label", "cluster", "rank", "cluster_coverage", "covered", "reason")
+            if c in rows.columns
+        ]
+        evidence = rows.select(keep).with_columns(pl.col("id").cast(pl.String))
         if "text" not in evidence.columns:
             evidence = evidence.with_columns(pl.lit(None, dtype=pl.String).alias("text"))
         return self.result(
@@ -860,7 +938,7 @@ class CoverageIllusionCheck(Check):
                 "real_source": where,
                 "n_real": n_real,
                 "n_synthetic": int(res.synthetic_ball_count.size),
-                "uncovered_clusters": gaps["cluster"].to_list(),
+                "uncovered_clusters": flagged,
                 "clusters": audit.clusters.drop("examples").to_dicts(),
             },
         )
