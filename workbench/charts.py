@@ -137,6 +137,77 @@ def spec(chart: Any) -> dict[str, Any]:
     return chart.to_dict()
 
 
+# --- issue 7 ---
+
+
+def duplicate_pairs_chart(pairs: pl.DataFrame) -> alt.Chart:
+    """Similarity of duplicate pairs across splits, binned, one colour per kind (from `find_duplicates`)."""
+    data = pairs.select("kind", "similarity", "split_a", "split_b")
+    title = f"Duplicate pairs across splits ({pairs.height:,} pairs, binned)"
+    return (
+        alt.Chart(data, title=title)
+        .mark_bar()
+        .encode(
+            x=alt.X("similarity:Q", bin=alt.Bin(maxbins=30), title="similarity (Jaccard estimate, cosine, or share)"),
+            y=alt.Y("count():Q", title="pairs"),
+            color=alt.Color("kind:N"),
+            tooltip=["kind:N", "count():Q"],
+        )
+        .properties(width=420, height=200)
+    )
+
+
+def diversity_comparison_chart(table: pl.DataFrame) -> alt.Chart:
+    """Relative change of each diversity metric, synthetic vs real, with its interval (from
+    `diversity.compare`); left of zero means the synthetic data is less diverse."""
+    data = table.select("metric", "change", "ci_low", "ci_high")
+    base = alt.Chart(data, title="Synthetic vs real: relative change in diversity (negative = less diverse)")
+    bars = base.mark_rule(strokeWidth=2).encode(
+        y=alt.Y("metric:N", title=None), x=alt.X("ci_low:Q", title="relative change"), x2="ci_high:Q"
+    )
+    points = base.mark_point(filled=True, size=70).encode(
+        y="metric:N",
+        x="change:Q",
+        color=alt.condition("datum.ci_high < 0", alt.value("#cf222e"), alt.value("#1f77b4")),
+        tooltip=["metric", alt.Tooltip("change:Q", format="+.1%"), "ci_low", "ci_high"],
+    )
+    zero = alt.Chart(pl.DataFrame({"x": [0.0]})).mark_rule(color="gray", strokeDash=[4, 3]).encode(x="x:Q")
+    return (bars + points + zero).properties(width=420, height=alt.Step(26))
+
+
+def generation_trend_chart(
+    table: pl.DataFrame, metrics: tuple[str, ...] = ("distinct_2", "vendi_score"), reset_point: int | None = None
+) -> alt.Chart:
+    """Metrics by generation (from `drift.generation_report(...).table`), one panel per metric, and
+    the recommended reset point as a dashed rule."""
+    present = [m for m in metrics if m in table.columns]
+    long = table.select("generation", *present).unpivot(index="generation", variable_name="metric", value_name="value")
+    line = (
+        alt.Chart()
+        .mark_line(point=True)
+        .encode(
+            x=alt.X("generation:O", title="generation"),
+            y=alt.Y("value:Q", title=None, scale=alt.Scale(zero=False)),
+            tooltip=["generation", "metric", alt.Tooltip("value:Q", format=".4g")],
+        )
+    )
+    layers = [line]
+    if reset_point is not None:
+        layers.append(
+            alt.Chart()
+            .mark_rule(color="#cf222e", strokeDash=[5, 3])
+            .encode(x="generation:O")
+            .transform_filter(alt.datum.generation == reset_point)
+        )
+    return (
+        alt.layer(*layers, data=long)
+        .properties(width=260, height=160)
+        .facet(facet=alt.Facet("metric:N", title=None), columns=3)
+        .resolve_scale(y="independent")
+        .properties(title="Feedback amplification: metrics by generation (dashed: reset point)")
+    )
+
+
 # --- issue 4: coverage ---
 
 COVERAGE_STATUS = ("real, uncovered", "real, covered", "synthetic")

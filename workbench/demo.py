@@ -335,3 +335,119 @@ def tour_dataset(
     synth = pl.concat([tmpl, markov, vendor], how="diagonal_relaxed").with_columns(split=pl.lit("train"))
     df = pl.concat([r, synth], how="diagonal_relaxed")
     return validate(df.drop("id"))
+
+
+# --- issue 7: contamination, diversity collapse, feedback amplification ---
+
+_TYPO_ALPHABET = "abcdefghijklmnopqrstuvwxyz"
+
+
+def perturb_text(text: str, *, n_swaps: int = 2, n_typos: int = 2, seed: int = 0) -> str:
+    """A light paraphrase of `text`: `n_swaps` swaps of two adjacent words and `n_typos` typos
+    (a character deleted, inserted, replaced or two neighbours transposed, inside a word).
+
+    What a leaked evaluation item looks like after copy-editing or scraping: the same text with a
+    few surface changes, so exact matching misses it and near-duplicate detection must catch it.
+    """
+    rng = np.random.default_rng(seed)
+    words = text.split(" ")
+    for _ in range(n_swaps):
+        if len(words) < 2:
+            break
+        i = int(rng.integers(len(words) - 1))
+        words[i], words[i + 1] = words[i + 1], words[i]
+    for _ in range(n_typos):
+        candidates = [i for i, w in enumerate(words) if len(w) >= 3]
+        if not candidates:
+            break
+        wi = candidates[int(rng.integers(len(candidates)))]
+        w = list(words[wi])
+        pos = int(rng.integers(1, len(w) - 1))
+        op = int(rng.integers(4))
+        letter = _TYPO_ALPHABET[int(rng.integers(26))]
+        if op == 0:
+            del w[pos]
+        elif op == 1:
+            w.insert(pos, letter)
+        elif op == 2:
+            w[pos] = letter if w[pos] != letter else "x"
+        else:
+            w[pos - 1], w[pos] = w[pos], w[pos - 1]
+        words[wi] = "".join(w)
+    return " ".join(words)
+
+
+def plant_leaks(eval_df: pl.DataFrame, n: int, *, n_swaps: int = 2, n_typos: int = 2, seed: int = 0) -> pl.DataFrame:
+    """Contamination planted on purpose: `n` rows of `eval_df`, lightly paraphrased (`perturb_text`),
+    as `split='train'` rows whose `parent_id` is the eval row they copy. Concatenate them into the
+    training data to plant leaks that exact matching misses.
+    """
+    if n > eval_df.height:
+        raise ValueError(f"eval_df has {eval_df.height} rows; cannot leak {n}")
+    picked = eval_df.sample(n, seed=seed, shuffle=True)
+    texts = [
+        perturb_text(t, n_swaps=n_swaps, n_typos=n_typos, seed=seed * 1_000_003 + i)
+        for i, t in enumerate(picked["text"].to_list())
+    ]
+    out = picked.with_columns(
+        text=pl.Series(texts, dtype=pl.String),
+        parent_id=pl.col("id"),
+        split=pl.lit("train"),
+    ).drop("id")
+    return validate(out)
+
+
+SELF_CONSUMING = (
+    "self_consuming_chain: generation 0 is a Markov chain trained on real texts; generation g+1 is a "
+    "new chain trained on generation g's output, plus a share `real_share` of fresh real texts. "
+    "Without real data the chain can only lose word sequences it failed to sample: its support "
+    "shrinks and diversity collapses generation by generation (feedback amplification, the "
+    "'curse of recursion' of Shumailov et al. 2023). Mixing real data restores what was lost."
+)
+
+
+def self_consuming_chain(
+    n_generations: int = 6,
+    n_per_generation: int = 500,
+    *,
+    real_share: float = 0.0,
+    temperature: float = 1.0,
+    order: int = 2,
+    seed: int = 0,
+    real_pool: pl.DataFrame | None = None,
+) -> pl.DataFrame:
+    """A generator retrained on its own output for `n_generations` (see `SELF_CONSUMING`).
+
+    Returns `n_per_generation` synthetic rows per generation with a `generation` column (0, 1, ...)
+    and provenance (`generator`, `generator_version` = generation, `sampling`, `source`). Training
+    data of each generation: `round(real_share * n)` real texts drawn from `real_pool` (default: the
+    bundled fresh/rotten reviews) plus the rest from the previous generation's output.
+    """
+    if not 0.0 <= real_share <= 1.0:
+        raise ValueError("real_share must be between 0 and 1")
+    if n_generations < 1 or n_per_generation < 1:
+        raise ValueError("n_generations and n_per_generation must be >= 1")
+    pool = (real(labels=LABELS) if real_pool is None else real_pool)["text"].to_list()
+    rng = np.random.default_rng(seed)
+    n_real = round(real_share * n_per_generation)
+    training = [pool[i] for i in rng.choice(len(pool), size=min(n_per_generation, len(pool)), replace=False)]
+    frames = []
+    for g in range(n_generations):
+        gen = MarkovGenerator(training, order=order, name="self-consuming-markov", version=f"gen{g}")
+        texts = gen.sample_texts(n_per_generation, temperature=temperature, seed=seed * 1000 + g)
+        sampling = json.dumps({"temperature": temperature, "seed": seed * 1000 + g, "order": order}, sort_keys=True)
+        frames.append(
+            pl.DataFrame({"text": texts}, schema={"text": pl.String}).with_columns(
+                origin=pl.lit("synthetic"),
+                generation=pl.lit(g, dtype=pl.Int64),
+                generator=pl.lit("self-consuming-markov"),
+                generator_version=pl.lit(f"gen{g}"),
+                prompt_id=pl.lit("self-consuming"),
+                sampling=pl.lit(sampling),
+                source=pl.lit(f"real_share={real_share}"),
+            )
+        )
+        own = [texts[i] for i in rng.choice(len(texts), size=n_per_generation - n_real, replace=False)]
+        fresh = [pool[i] for i in rng.choice(len(pool), size=n_real, replace=False)] if n_real else []
+        training = own + fresh
+    return validate(pl.concat(frames))
