@@ -31,7 +31,7 @@ from bench._util import RESULTS, write_result
 N = 10_000
 DIM = 384
 K = 5
-ROUNDS = 2
+ROUNDS = 3
 LARGE_N = 100_000
 METRICS = ("precision", "recall", "density", "coverage")
 

@@ -404,3 +404,14 @@ def test_check_reports_duplicates_without_warning_noise():
         warnings.simplefilter("error", WorkbenchWarning)
         result = CoverageIllusionCheck().run(Context(df, embeddings=emb))
     assert "exact duplicates" in result.summary
+
+
+def test_blocks_run_on_worker_threads_and_restore_torch_threads():
+    import torch
+
+    before = torch.get_num_threads()
+    rng = np.random.default_rng(8)
+    real, fake = rng.normal(size=(400, 8)), rng.normal(size=(300, 8))
+    out = prdc(real, fake, memory_mb=0.05)  # many small blocks, pulled by the workers
+    assert torch.get_num_threads() == before
+    assert out == pytest.approx(reference(real.astype(np.float32), fake.astype(np.float32), 5), abs=1e-6)

@@ -26,8 +26,9 @@ digits (a tie at float32 precision).
 from __future__ import annotations
 
 import math
+import threading
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -52,6 +53,7 @@ __all__ = [
 METRICS = ("precision", "recall", "density", "coverage")
 DEFAULT_MEMORY_MB = 256
 _U32 = 2.0**-24  # unit roundoff of float32
+_LOCK = threading.Lock()  # one blocked computation at a time changes torch's thread setting
 
 
 # --- validation ----------------------------------------------------------------------------------
@@ -151,13 +153,13 @@ def _prepare(x: np.ndarray, centre: np.ndarray) -> _Side:
     n, d = x.shape
     right = torch.empty((n, d + 2), dtype=torch.float32)
     norm = np.empty(n, dtype=np.float64)
-    for s in range(0, n, 8192):
-        xc = x[s : s + 8192].astype(np.float64) - centre
+    for s in range(0, n, 2048):
+        xc = x[s : s + 2048].astype(np.float64) - centre
         sq = np.einsum("ij,ij->i", xc, xc)
-        norm[s : s + 8192] = np.sqrt(sq)
-        right[s : s + 8192, :d] = torch.from_numpy(xc)
-        right[s : s + 8192, d] = 1
-        right[s : s + 8192, d + 1] = torch.from_numpy(sq)
+        norm[s : s + 2048] = np.sqrt(sq)
+        right[s : s + 2048, :d] = torch.from_numpy(xc)
+        right[s : s + 2048, d] = 1
+        right[s : s + 2048, d + 1] = torch.from_numpy(sq)
     return _Side(x=x, right=right, norm=norm)
 
 
@@ -204,11 +206,40 @@ def _sparse_nonzero(mask: Any) -> tuple[np.ndarray, np.ndarray]:
     return pos // n_cols, pos % n_cols
 
 
+def _map_blocks(fn: Callable[[int, int], Any], n: int, chunk: int) -> list[Any]:
+    """`fn(start, end)` over row blocks, on as many Python threads as torch has intra-op threads.
+
+    Each block runs single-threaded (torch releases the GIL), so the cores pull blocks as they
+    free up: on a shared machine a descheduled core delays one block, not every operation (as it
+    does when each product is split across all cores in lockstep). Torch's thread setting is
+    restored afterwards.
+    """
+    import torch
+
+    blocks = [(s, min(n, s + chunk)) for s in range(0, n, chunk)]
+    workers = min(torch.get_num_threads(), len(blocks))
+    if workers <= 1:
+        return [fn(s, e) for s, e in blocks]
+    from concurrent.futures import ThreadPoolExecutor
+
+    with _LOCK:
+        previous = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            with ThreadPoolExecutor(workers) as pool:
+                return list(pool.map(lambda b: fn(*b), blocks))
+        finally:
+            torch.set_num_threads(previous)
+
+
 def _block_rows(n_cols: int, memory_mb: float) -> int:
-    # per element of a block: the float32 screened distance, a boolean mask and temporaries;
-    # blocks of a few MB stay in cache between the product and the comparisons
-    rows = int(memory_mb * 2**20 // (n_cols * 12))
-    return max(8, min(rows, 512)) // 8 * 8
+    """Rows per block so that every worker's block (float32 distances, masks, temporaries: about
+    16 bytes an element) fits `memory_mb` together; at most 256 rows (a few MB stay in cache
+    between the product and the comparisons)."""
+    import torch
+
+    rows = int(memory_mb * 2**20 // (n_cols * 16 * max(1, torch.get_num_threads())))
+    return max(8, min(rows, 256)) // 8 * 8
 
 
 def _knn_radii_sq(side: _Side, k: int, tol_c: float, memory_mb: float) -> np.ndarray:
@@ -224,8 +255,8 @@ def _knn_radii_sq(side: _Side, k: int, tol_c: float, memory_mb: float) -> np.nda
     chunk = _block_rows(n, memory_mb)
     n_top = min(n, k + 1 + 8)
     out = np.empty(n, dtype=np.float64)
-    for s in range(0, n, chunk):
-        e = min(n, s + chunk)
+
+    def block(s: int, e: int) -> None:
         a = side.left(s, e) @ side.right.T
         vals_t, idx_t = torch.topk(a, n_top, dim=1, largest=False, sorted=True)
         vals, idx = vals_t.double().numpy(), idx_t.numpy()
@@ -244,6 +275,8 @@ def _knn_radii_sq(side: _Side, k: int, tol_c: float, memory_mb: float) -> np.nda
         r_all, c_all = np.concatenate(rows), np.concatenate(cols)
         exact = _exact_sq(side.x, side.x, r_all + s, c_all)
         out[s:e] = _segment_kth(r_all, exact, e - s, k)
+
+    _map_blocks(block, n, chunk)
     return out
 
 
@@ -256,9 +289,8 @@ def _cross_pairs(
     row_thr = r2 + tol_c * (real.norm + float(fake.norm.max())) ** 2
     col_thr = _f32_up(s2 + tol_c * (float(real.norm.max()) + fake.norm) ** 2)[None, :]
     chunk = _block_rows(fake.n, memory_mb)
-    b_r, b_c, c_r, c_c = [], [], [], []
-    for s in range(0, real.n, chunk):
-        e = min(real.n, s + chunk)
+
+    def block(s: int, e: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         a = real.left(s, e) @ fake.right.T
         possible = a <= _f32_up(row_thr[s:e])[:, None]
         possible |= a <= col_thr
@@ -267,11 +299,10 @@ def _cross_pairs(
         exact = _exact_sq(real.x, fake.x, rows, cols)
         in_real_ball = exact < r2[rows]
         in_fake_ball = exact < s2[cols]
-        b_r.append(rows[in_real_ball])
-        b_c.append(cols[in_real_ball])
-        c_r.append(rows[in_fake_ball])
-        c_c.append(cols[in_fake_ball])
-    return np.concatenate(b_r), np.concatenate(b_c), np.concatenate(c_r), np.concatenate(c_c)
+        return rows[in_real_ball], cols[in_real_ball], rows[in_fake_ball], cols[in_fake_ball]
+
+    parts = _map_blocks(block, real.n, chunk)
+    return tuple(np.concatenate([p[i] for p in parts]) for i in range(4))  # type: ignore[return-value]
 
 
 # --- PRDC ----------------------------------------------------------------------------------------
