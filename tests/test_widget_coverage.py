@@ -105,3 +105,20 @@ def test_coords_must_match_rows():
 
     with pytest.raises(InputError, match="coords must have shape"):
         widgets.CoverageExplorer.from_audit(audit, np.zeros((5, 2)))
+
+
+def test_coverage_charts_encode_status_and_gap():
+    real_df, synth_df, real, synth, _ = _data()
+    audit = tail_audit(real, synth, real_df, synth_df, n_clusters=3)
+    frame = audit.map_frame(np.vstack([real, synth])[:, :2])
+    spec = charts.coverage_map(frame).to_dict()
+    assert spec["encoding"]["shape"]["field"] == "status"
+    assert {p["name"] for p in spec["params"]} == {"brush", "pick"}
+    rows = spec["datasets"][next(iter(spec["datasets"]))]
+    assert len(rows) == frame.height and "sample" not in spec["title"]
+    bars = charts.cluster_coverage(audit.clusters).to_dict()
+    values = bars["datasets"][next(iter(bars["datasets"]))]
+    worst = audit.clusters.row(0, named=True)
+    assert values[0]["covered"] == pytest.approx(1 - worst["gap"]) and values[0]["covered"] < 0.2
+    with pytest.raises(ValueError, match="coverage_map needs columns"):
+        charts.coverage_map(frame.drop("status"))

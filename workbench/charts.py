@@ -288,23 +288,30 @@ def coverage_map(
 
 
 def cluster_coverage(clusters: pl.DataFrame, top: int = 15) -> alt.Chart:
-    """Coverage of the `top` worst-covered clusters (a `TailAudit.clusters` table), bar length =
-    coverage, labelled with their share of the real data and top terms."""
+    """The `top` worst-covered clusters of a `TailAudit.clusters` table: bar = 1 - gap, the smaller
+    of coverage / expected coverage and synthetic share / real share (1 for same-distribution
+    data, 0 for a cluster the synthetic data misses), with both in the tooltip."""
     data = clusters.head(top).select(
         pl.format("#{} cluster {}", pl.col("rank"), pl.col("cluster")).alias("name"),
+        (1 - pl.col("gap")).alias("covered"),
         "coverage",
+        "representation",
         "real_share",
         "top_terms",
         "rank",
     )
     return (
-        alt.Chart(data, title=f"Coverage by cluster (worst {min(top, clusters.height)})")
+        alt.Chart(data, title=f"How well the worst {min(top, clusters.height)} clusters are covered")
         .mark_bar()
         .encode(
-            x=alt.X("coverage:Q", scale=alt.Scale(domain=[0, 1]), title="coverage (share of real rows covered)"),
+            x=alt.X(
+                "covered:Q",
+                scale=alt.Scale(domain=[0, 1]),
+                title="min(coverage / expected, synthetic share / real share)",
+            ),
             y=alt.Y("name:N", sort=alt.EncodingSortField("rank"), title=None),
-            color=alt.Color("coverage:Q", scale=alt.Scale(scheme="redyellowgreen", domain=[0, 1]), legend=None),
-            tooltip=["name", "coverage", "real_share", "top_terms"],
+            color=alt.Color("covered:Q", scale=alt.Scale(scheme="redyellowgreen", domain=[0, 1]), legend=None),
+            tooltip=["name", "coverage", "representation", "real_share", "top_terms"],
         )
-        .properties(width=360, height=alt.Step(18))
+        .properties(width=300, height=alt.Step(18))
     )
