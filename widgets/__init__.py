@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from widgets.coverage import CoverageExplorer
 from widgets.embedding_map import EmbeddingMap
+from widgets.perturbation import PerturbationExplorer
 from widgets.setup import setup
 
-__all__ = ["CoverageExplorer", "EmbeddingMap", "setup"]
+__all__ = ["CoverageExplorer", "EmbeddingMap", "PerturbationExplorer", "setup"]

@@ -208,6 +208,97 @@ def generation_trend_chart(
     )
 
 
+# --- issue 6: sensitivity and calibration ---
+
+
+def sensitivity_curve(table: pl.DataFrame, metric: str = "flip_rate") -> alt.Chart:
+    """`metric` (flip_rate, accuracy, confidence_shift or failure_rate) against perturbation strength.
+
+    One line per perturbation with its 95% interval as a band; for accuracy every line starts at
+    the unperturbed baseline (strength 0).
+    """
+    allowed = ("flip_rate", "accuracy", "confidence_shift", "failure_rate")
+    if metric not in allowed:
+        raise ValueError(f"metric must be one of {allowed}; got {metric!r}")
+    lo, hi = f"{metric}_lo", f"{metric}_hi"
+    data = table.filter(pl.col("perturbation") != "none")
+    if metric in ("accuracy",):
+        base = table.filter(pl.col("perturbation") == "none")
+        if base.height:
+            starts = data.select("perturbation", "expectation").unique().sort("perturbation")
+            data = pl.concat(
+                [
+                    base.drop("perturbation", "expectation").join(starts, how="cross").select(data.columns),
+                    data,
+                ]
+            )
+    data = data.select("perturbation", "expectation", "strength", metric, lo, hi).filter(pl.col(metric).is_not_nan())
+    titles = {
+        "flip_rate": "Share of changed texts whose prediction flipped",
+        "accuracy": "Accuracy under perturbation",
+        "confidence_shift": "Change in confidence of the original answer",
+        "failure_rate": "Behavioural test failure rate (INV / DIR)",
+    }
+    base_chart = alt.Chart(data, title=titles[metric]).encode(
+        x=alt.X("strength:Q", title="perturbation strength", scale=alt.Scale(domain=[0, 1])),
+        color=alt.Color("perturbation:N"),
+    )
+    band = base_chart.mark_area(opacity=0.15).encode(y=alt.Y(f"{lo}:Q"), y2=alt.Y2(f"{hi}:Q"))
+    line = base_chart.mark_line(point=True).encode(
+        y=alt.Y(f"{metric}:Q", title=metric.replace("_", " ")),
+        strokeDash=alt.StrokeDash("expectation:N"),
+        tooltip=["perturbation", "expectation", "strength", metric, lo, hi],
+    )
+    return (band + line).properties(width=420, height=280)
+
+
+def reliability_diagram(table: pl.DataFrame, title: str = "Reliability diagram") -> alt.Chart:
+    """Accuracy against confidence per bin (from `calibration.reliability_table`), with the diagonal.
+
+    Bars sit at each bin's mean confidence; a `strength` column, if present, colours one series
+    per strength (from `calibration.reliability_under_shift`).
+    """
+    data = table.filter(pl.col("n") > 0)
+    color = "strength:O" if "strength" in data.columns else alt.value("#1f77b4")
+    diagonal = alt.Chart(pl.DataFrame({"x": [0.0, 1.0], "y": [0.0, 1.0]})).mark_line(color="#999", strokeDash=[4, 4])
+    points = (
+        alt.Chart(data, title=title)
+        .mark_line(point=True)
+        .encode(
+            x=alt.X("confidence:Q", title="mean confidence in bin", scale=alt.Scale(domain=[0, 1])),
+            y=alt.Y("accuracy:Q", title="accuracy in bin", scale=alt.Scale(domain=[0, 1])),
+            color=color,
+            size=alt.Size("n:Q", title="rows in bin"),
+            tooltip=[
+                c
+                for c in ("strength", "bin", "lower", "upper", "n", "confidence", "accuracy", "gap")
+                if c in data.columns
+            ],
+        )
+    )
+    return (diagonal.encode(x="x:Q", y="y:Q") + points).properties(width=320, height=320)
+
+
+def transfer_accuracy(
+    table: pl.DataFrame, title: str = "Trained on synthetic: where does the score hold?"
+) -> alt.Chart:
+    """Accuracy with 95% intervals per training variant (`variant`) and evaluation set (`evaluated_on`).
+
+    `table` needs `variant`, `evaluated_on`, `accuracy`, `lo`, `hi` (e.g. from
+    `workbench.checks.artifacts.paraphrase_test` results, one row per variant and set).
+    """
+    base = alt.Chart(table, title=title).encode(
+        x=alt.X("evaluated_on:N", title=None, sort=None),
+        xOffset=alt.XOffset("variant:N", sort=None),
+        color=alt.Color("variant:N", sort=None),
+    )
+    bars = base.mark_bar().encode(
+        y=alt.Y("accuracy:Q", scale=alt.Scale(domain=[0, 1])),
+        tooltip=["variant", "evaluated_on", "accuracy", "lo", "hi"],
+    )
+    return (bars + base.mark_rule(color="black").encode(y="lo:Q", y2="hi:Q")).properties(width=420, height=260)
+
+
 # --- issue 4: coverage ---
 
 COVERAGE_STATUS = ("real, uncovered", "real, covered", "synthetic")

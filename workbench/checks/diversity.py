@@ -309,6 +309,20 @@ def stock_phrases(texts: Sequence[str], n: int = 3) -> list[tuple[str, int]]:
     return out
 
 
+def stock_phrase_evidence(rows: pl.DataFrame, limit: int = 50) -> pl.DataFrame:
+    """`rows` (with `text`) plus each row's most widely shared 3-gram and how many rows share it,
+    the most formulaic first: the evidence of a diversity collapse."""
+    phrases = stock_phrases(rows["text"].to_list())
+    return (
+        rows.with_columns(
+            pl.Series("stock_phrase", [p for p, _ in phrases], dtype=pl.String),
+            pl.Series("rows_sharing_it", [c for _, c in phrases], dtype=pl.Int64),
+        )
+        .sort(["rows_sharing_it", "id"], descending=[True, False])
+        .head(limit)
+    )
+
+
 @dataclass
 class OverRegularizationCheck(Check):
     """Synthetic text must be about as diverse as real text.
@@ -377,16 +391,7 @@ class OverRegularizationCheck(Check):
                 f"intervals of real text on {table.height} metrics."
             )
         syn = df.filter(pl.Series(syn_mask))
-        phrases = stock_phrases(syn["text"].to_list())
-        evidence = (
-            syn.select("id", "text")
-            .with_columns(
-                pl.Series("stock_phrase", [p for p, _ in phrases], dtype=pl.String),
-                pl.Series("rows_sharing_it", [c for _, c in phrases], dtype=pl.Int64),
-            )
-            .sort(["rows_sharing_it", "id"], descending=[True, False])
-            .head(50)
-        )
+        evidence = stock_phrase_evidence(syn.select("id", "text"))
         return self.result(
             status,
             summary,

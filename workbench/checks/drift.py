@@ -24,6 +24,7 @@ Mitigation (the seed's): periodic refresh from real signals, reset points, indep
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,7 +38,7 @@ from workbench.checks.diversity import (
     compare,
     distinct_n,
     mean_pairwise_similarity,
-    stock_phrases,
+    stock_phrase_evidence,
     type_token_stats,
     vendi_score,
 )
@@ -54,6 +55,22 @@ def median_heuristic(x: np.ndarray, y: np.ndarray) -> float:
     iu = np.triu_indices(z.shape[0], 1)
     med = float(np.sqrt(np.median(d2[iu]))) if iu[0].size else 0.0
     return med if med > 0 else 1.0
+
+
+def _permutation_test(
+    stat: Callable[[np.ndarray], np.ndarray], n: int, m: int, n_perm: int, seed: int
+) -> tuple[float, float]:
+    """Observed statistic for the first `n` of `n + m` pooled rows, and its one-sided permutation
+    p-value (1 + #{permuted >= observed}) / (1 + n_perm). `stat` takes (p, n+m) 0/1 label rows."""
+    base = np.zeros((1, n + m))
+    base[0, :n] = 1
+    observed = float(stat(base)[0])
+    rng = np.random.default_rng(seed)
+    perms = np.zeros((n_perm, n + m))
+    for i in range(n_perm):
+        perms[i, rng.permutation(n + m)[:n]] = 1
+    null = stat(perms) if n_perm else np.zeros(0)
+    return observed, (1 + int(np.sum(null >= observed))) / (1 + n_perm)
 
 
 def mmd_test(x: Any, y: Any, *, bandwidth: float | None = None, n_perm: int = 200, seed: int = 0) -> dict[str, float]:
@@ -85,15 +102,7 @@ def mmd_test(x: Any, y: Any, *, bandwidth: float | None = None, n_perm: int = 20
         sxy = np.sum(ka * b, axis=1)
         return sxx / (n * (n - 1)) + syy / (m * (m - 1)) - 2 * sxy / (n * m)
 
-    base = np.zeros((1, n + m))
-    base[0, :n] = 1
-    observed = float(stat(base)[0])
-    rng = np.random.default_rng(seed)
-    perms = np.zeros((n_perm, n + m))
-    for i in range(n_perm):
-        perms[i, rng.permutation(n + m)[:n]] = 1
-    null = stat(perms) if n_perm else np.zeros(0)
-    p = (1 + int(np.sum(null >= observed))) / (1 + n_perm)
+    observed, p = _permutation_test(stat, n, m, n_perm, seed)
     return {"mmd2": observed, "p_value": p, "bandwidth": bw}
 
 
@@ -129,15 +138,7 @@ def further_test(
         dy = np.sum((b @ k) * b, 1) / (m * (m - 1)) - 2 * (b @ to_ref) / m
         return dx - dy
 
-    base = np.zeros((1, n + m))
-    base[0, :n] = 1
-    observed = float(stat(base)[0])
-    rng = np.random.default_rng(seed)
-    perms = np.zeros((n_perm, n + m))
-    for i in range(n_perm):
-        perms[i, rng.permutation(n + m)[:n]] = 1
-    null = stat(perms) if n_perm else np.zeros(0)
-    p = (1 + int(np.sum(null >= observed))) / (1 + n_perm)
+    observed, p = _permutation_test(stat, n, m, n_perm, seed)
     return {"difference": observed, "p_value": p, "bandwidth": bw}
 
 
@@ -428,16 +429,7 @@ class FeedbackAmplificationCheck(Check):
         if report.notes:
             summary += " Note: " + "; ".join(report.notes) + "."
         last_rows = gens_df.filter(pl.col("generation") == last)
-        phrases = stock_phrases(last_rows["text"].to_list())
-        evidence = (
-            last_rows.select("id", "text", "generation")
-            .with_columns(
-                pl.Series("stock_phrase", [p for p, _ in phrases], dtype=pl.String),
-                pl.Series("rows_sharing_it", [c for _, c in phrases], dtype=pl.Int64),
-            )
-            .sort(["rows_sharing_it", "id"], descending=[True, False])
-            .head(50)
-        )
+        evidence = stock_phrase_evidence(last_rows.select("id", "text", "generation"))
         return self.result(
             status,
             summary,
