@@ -7,8 +7,9 @@ errors show as one readable line instead of a traceback.
 
 from __future__ import annotations
 
+from widgets.coverage import CoverageExplorer
 from widgets.embedding_map import EmbeddingMap
 from widgets.perturbation import PerturbationExplorer
 from widgets.setup import setup
 
-__all__ = ["EmbeddingMap", "PerturbationExplorer", "setup"]
+__all__ = ["CoverageExplorer", "EmbeddingMap", "PerturbationExplorer", "setup"]
