@@ -430,15 +430,16 @@ def label_bias_test(
     label: str = "label",
     reference: str = "reference_label",
     features: Sequence[str] = BIAS_FEATURES,
-    tokens_min_rows: int = 20,
+    min_support: int = 20,
     max_tokens: int = 200,
     alpha: float = 0.05,
 ) -> dict[str, Any]:
     """Does disagreement between `label` and `reference` follow surface features of the text?
 
     Rows where both labels are known. For each surface feature (see `BIAS_FEATURES`; definitions in
-    `workbench.checks.artifacts.surface_features`) and each token in at least `tokens_min_rows` rows
-    (the `max_tokens` most frequent), the effect size is the AUC of the feature for telling
+    `workbench.checks.artifacts.surface_features`) that differs from its most common value in at
+    least `min_support` rows, and each token in at least `min_support` rows (and absent from as
+    many; the `max_tokens` most frequent), the effect size is the AUC of the feature for telling
     disagreeing from agreeing rows (0.5 = no relation; for a token, 0.5 + half the difference in
     disagreement rate with and without it) with a DeLong 95% interval, and a two-sided
     Mann-Whitney p-value, Holm-corrected over all tests. `reference` may be another labeler's column.
@@ -465,17 +466,18 @@ def label_bias_test(
     texts = data["text"].to_list()
     labels_given = data[label].cast(pl.String).to_list()
     F = surface_features(texts)
-    cols: list[tuple[str, str, np.ndarray]] = [
-        (f, "surface", F[:, SURFACE_FEATURES.index(f)]) for f in features if F[:, SURFACE_FEATURES.index(f)].std() > 0
-    ]
+    cols: list[tuple[str, str, np.ndarray]] = []
+    for f in features:
+        values = F[:, SURFACE_FEATURES.index(f)]
+        # support: rows away from the most common value; a rare feature gives no valid large-sample test
+        if n - int(np.unique(values, return_counts=True)[1].max()) >= min_support:
+            cols.append((f, "surface", values))
     token_sets = [set(tokens(t)) for t in texts]
     freq: dict[str, int] = {}
     for s in token_sets:
         for tok in s:
             freq[tok] = freq.get(tok, 0) + 1
-    frequent = sorted(
-        (t for t, c in freq.items() if tokens_min_rows <= c <= n - tokens_min_rows), key=lambda t: (-freq[t], t)
-    )
+    frequent = sorted((t for t, c in freq.items() if min_support <= c <= n - min_support), key=lambda t: (-freq[t], t))
     for tok in frequent[:max_tokens]:
         cols.append((tok, "token", np.array([tok in s for s in token_sets], dtype=np.float64)))
     records: list[dict[str, Any]] = []
@@ -564,7 +566,7 @@ class LabelBiasCheck(Check):
     min_rows = 20
     alpha: float = 0.05
     fail_auc: float = AUC_LARGE
-    tokens_min_rows: int = 20
+    min_support: int = 20
 
     def run(self, ctx: Context) -> CheckResult:
         df = ctx.df.filter(pl.col("label").is_not_null() & pl.col("reference_label").is_not_null())
@@ -576,7 +578,7 @@ class LabelBiasCheck(Check):
         for g in groups:
             part = df if g is None else df.filter(pl.col("label_source") == g)
             try:
-                r = label_bias_test(part, alpha=self.alpha, tokens_min_rows=self.tokens_min_rows)
+                r = label_bias_test(part, alpha=self.alpha, min_support=self.min_support)
             except InputError as exc:
                 notes.append(f"{g or 'labels'}: {exc}")
                 continue
