@@ -10,5 +10,6 @@ from __future__ import annotations
 from widgets.embedding_map import EmbeddingMap
 from widgets.perturbation import PerturbationExplorer
 from widgets.setup import setup
+from widgets.spotcheck import SpotCheck
 
-__all__ = ["EmbeddingMap", "PerturbationExplorer", "setup"]
+__all__ = ["EmbeddingMap", "PerturbationExplorer", "SpotCheck", "setup"]

@@ -501,3 +501,20 @@ def apply_verdicts(
     current = pl.col(column).cast(pl.String) if column in df.columns else pl.lit(None, dtype=pl.String)
     new = pl.coalesce(pl.col("_human"), current) if overwrite else pl.coalesce(current, pl.col("_human"))
     return out.with_columns(new.alias(column)).drop("_human")
+
+
+def nearest_neighbours(embeddings: np.ndarray, index: int, k: int = 5) -> tuple[np.ndarray, np.ndarray]:
+    """The `k` rows most similar (cosine) to row `index`, itself excluded: (row indices, similarities),
+    most similar first. Shown beside a spot-checked item so the reviewer sees how similar texts were labelled."""
+    emb = np.asarray(embeddings, dtype=np.float32)
+    if emb.ndim != 2 or not 0 <= index < emb.shape[0]:
+        raise InputError(f"index {index} is outside the {emb.shape[0]} embedded rows.")
+    norms = np.linalg.norm(emb, axis=1)
+    sims = emb @ emb[index] / np.maximum(norms * norms[index], 1e-12)
+    sims[index] = -np.inf
+    k = min(k, emb.shape[0] - 1)
+    if k <= 0:
+        return np.array([], dtype=np.int64), np.array([], dtype=np.float32)
+    top = np.argpartition(-sims, k - 1)[:k]
+    top = top[np.lexsort((top, -sims[top]))]
+    return top.astype(np.int64), sims[top]
