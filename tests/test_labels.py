@@ -304,3 +304,13 @@ def test_label_bias_check(reviews):
     assert quiet.status == "pass", quiet.summary
     missing = run_check(check, Context(reviews.head(40)))
     assert missing.status == "skipped" and "reference_label" in missing.summary
+
+
+def test_label_bias_chart(reviews):
+    from workbench import charts
+
+    r = L.label_bias_test(demo.biased_labeler(reviews.sample(600, seed=1), seed=0))
+    spec = charts.spec(charts.label_bias_chart(r["table"], top=5))
+    data = next(iter(spec["datasets"].values()))
+    assert len(data) == 5 and data[0]["feature"] in ("n_words", "n_chars")
+    assert data[0]["significant"] == "significant (Holm)"

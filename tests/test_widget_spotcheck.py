@@ -67,6 +67,9 @@ def test_side_by_side_labels_progress_and_immediate_saves(df, store):
     w.action = {"kind": "label", "choice": 1, "nonce": 5}  # shown fresh, key '2' = rotten: wrong -> rotten
     assert store.verdicts("ann").row(4, named=True)["corrected_label"] == "rotten"
     assert w.counts == {"agree": 2, "wrong": 2, "unsure": 1, "total": 5} and w.position == 5
+    w.action = {"kind": "agree"}
+    w.action = {"kind": "agree"}  # the same action twice, no nonce: two verdicts
+    assert w.counts["total"] == 7 and w.action == {}
 
 
 def test_undo_goes_back_and_withdraws(df, store):

@@ -292,6 +292,10 @@ class SpotCheck(anywidget.AnyWidget):
     def _on_action(self, change: dict[str, Any]) -> None:
         a = change["new"] or {}
         kind = a.get("kind")
+        if kind is None:
+            return
+        # cleared after handling, so the same action twice in a row (no nonce) is seen twice
+        self.action = {}
         handlers = {
             "agree": self.agree,
             "unsure": self.unsure,
@@ -306,7 +310,7 @@ class SpotCheck(anywidget.AnyWidget):
             self.choose(int(a.get("choice", -1)))
         elif kind in handlers:
             handlers[kind]()
-        elif kind is not None:
+        else:
             self.message = f"unknown action {kind!r}"
 
     # -- internals ------------------------------------------------------------------------------
