@@ -23,24 +23,36 @@ ROOT = Path(__file__).resolve().parent.parent
 
 WRITER = textwrap.dedent(
     """
-    import sys
+    import sys, time
     from workbench.spotcheck import VerdictStore
-    path, who, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    path, who, n, pause = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4])
     store = VerdictStore(path)
     print("ready", flush=True)
+    sys.stdin.readline()  # wait for "go", so concurrent writers really overlap
     for i in range(n):
         rid = store.record(f"ex{i}", "wrong" if i % 3 == 0 else "agree", reviewer=who,
                            corrected_label="rotten" if i % 3 == 0 else None, label="fresh", note=f"n{i}")
         print(rid, flush=True)
+        time.sleep(pause)  # a reviewer between clicks; lets the other writer in (SQLite locks are not fair)
     """
 )
 
 
-def _writer(path: Path, who: str, n: int) -> subprocess.Popen:
+def _writer(path: Path, who: str, n: int, pause: float = 0.0) -> subprocess.Popen:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     return subprocess.Popen(
-        [sys.executable, "-c", WRITER, str(path), who, str(n)], stdout=subprocess.PIPE, text=True, env=env
+        [sys.executable, "-c", WRITER, str(path), who, str(n), str(pause)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env,
     )
+
+
+def _go(proc: subprocess.Popen) -> None:
+    assert proc.stdin is not None
+    proc.stdin.write("go\n")
+    proc.stdin.flush()
 
 
 @pytest.fixture
@@ -68,9 +80,10 @@ def frame():
 
 def test_kill_9_during_1000_writes_loses_no_committed_verdict(tmp_path):
     path = tmp_path / "crash.sqlite"
-    proc = _writer(path, "ann", 1000)
+    proc = _writer(path, "ann", 1000, pause=0.001)
     assert proc.stdout is not None
     assert proc.stdout.readline().strip() == "ready"
+    _go(proc)
     committed = []
     for line in proc.stdout:
         committed.append(int(line))
@@ -92,12 +105,16 @@ def test_kill_9_during_1000_writes_loses_no_committed_verdict(tmp_path):
 def test_two_processes_writing_at_once_lose_nothing(tmp_path):
     path = tmp_path / "shared.sqlite"
     VerdictStore(path).close()
-    procs = [_writer(path, who, 400) for who in ("ann", "bob")]
+    procs = [_writer(path, who, 400, pause=0.002) for who in ("ann", "bob")]
+    for p in procs:
+        assert p.stdout is not None and p.stdout.readline().strip() == "ready"
+    for p in procs:
+        _go(p)
     ids = {}
     for who, p in zip(("ann", "bob"), procs):
         out, _ = p.communicate(timeout=300)
         assert p.returncode == 0
-        ids[who] = [int(x) for x in out.split()[1:]]
+        ids[who] = [int(x) for x in out.split()]
     with VerdictStore(path) as s:
         reviews = s.reviews()
         assert reviews.height == 800
