@@ -94,6 +94,7 @@ class VerdictStore:
         if self.path.is_dir():
             raise InputError(f"{self.path} is a folder; pass a file path such as {self.path / 'spotcheck.sqlite'}.")
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()  # one connection per store; widget callbacks may come from other threads
         try:
             self._conn = sqlite3.connect(self.path, timeout=timeout, isolation_level=None, check_same_thread=False)
             self._conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
@@ -108,7 +109,6 @@ class VerdictStore:
             raise InputError(f"{self.path} is not a usable verdict store ({exc}); pass a new file path.") from None
         if mode.lower() != "wal":
             raise InputError(f"{self.path}: SQLite refused WAL mode (got {mode!r}); put the store on a local disk.")
-        self._lock = threading.Lock()
 
     @classmethod
     def for_project(cls, project: str, root: str | Path = ".workbench/spotcheck") -> VerdictStore:
@@ -137,7 +137,7 @@ class VerdictStore:
                     self.lock.release()
 
     def _write(self) -> VerdictStore._Tx:
-        return VerdictStore._Tx(self._conn, getattr(self, "_lock", None))
+        return VerdictStore._Tx(self._conn, self._lock)
 
     def _frame(self, sql: str, params: Sequence[Any], schema: dict[str, Any]) -> pl.DataFrame:
         rows = self._conn.execute(sql, tuple(params)).fetchall()
