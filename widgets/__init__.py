@@ -11,5 +11,6 @@ from widgets.coverage import CoverageExplorer
 from widgets.embedding_map import EmbeddingMap
 from widgets.perturbation import PerturbationExplorer
 from widgets.setup import setup
+from widgets.spotcheck import SpotCheck
 
-__all__ = ["CoverageExplorer", "EmbeddingMap", "PerturbationExplorer", "setup"]
+__all__ = ["CoverageExplorer", "EmbeddingMap", "PerturbationExplorer", "SpotCheck", "setup"]

@@ -406,3 +406,36 @@ def cluster_coverage(clusters: pl.DataFrame, top: int = 15) -> alt.Chart:
         )
         .properties(width=300, height=alt.Step(18))
     )
+
+
+# --- issue 5: label bias ---
+
+
+def label_bias_chart(table: pl.DataFrame, top: int = 10, title: str | None = None) -> alt.Chart:
+    """Which surface features a labeler's disagreements follow: AUC with 95% intervals, strongest first.
+
+    `table` is `workbench.checks.labels.label_bias_test(...)["table"]`; the `top` features by
+    distance from 0.5 are drawn, coloured by significance after Holm correction. AUC 0.5 = no relation.
+    """
+    shown = table.with_columns(strength=(pl.col("auc") - 0.5).abs()).sort("strength", descending=True).head(top)
+    shown = shown.with_columns(
+        significant=pl.when(pl.col("significant"))
+        .then(pl.lit("significant (Holm)"))
+        .otherwise(pl.lit("not significant"))
+    )
+    order = shown["feature"].to_list()
+    base = alt.Chart(
+        shown, title=title or f"Labeler disagreement vs surface features (top {len(order)} of {table.height})"
+    )
+    bars = base.mark_bar().encode(
+        y=alt.Y("feature:N", sort=order, title=None),
+        x=alt.X("auc:Q", scale=alt.Scale(domain=[0, 1]), title="AUC for disagreement (0.5 = none)"),
+        color=alt.Color(
+            "significant:N",
+            scale=alt.Scale(domain=["significant (Holm)", "not significant"], range=["#d62728", "#9e9e9e"]),
+        ),
+        tooltip=["feature", "kind", "auc", "lo", "hi", "p_holm", "rate_high", "rate_low", "wrong_label"],
+    )
+    rules = base.mark_rule(color="black").encode(y=alt.Y("feature:N", sort=order), x="lo:Q", x2="hi:Q")
+    half = alt.Chart(pl.DataFrame({"x": [0.5]})).mark_rule(strokeDash=[4, 4]).encode(x="x:Q")
+    return (bars + rules + half).properties(width=420, height=22 * max(len(order), 1))
