@@ -7,9 +7,11 @@ errors show as one readable line instead of a traceback.
 
 from __future__ import annotations
 
+from widgets.coverage import CoverageExplorer
 from widgets.diary import DiaryView
 from widgets.embedding_map import EmbeddingMap
 from widgets.perturbation import PerturbationExplorer
 from widgets.setup import setup
+from widgets.spotcheck import SpotCheck
 
-__all__ = ["DiaryView", "EmbeddingMap", "PerturbationExplorer", "setup"]
+__all__ = ["CoverageExplorer", "DiaryView", "EmbeddingMap", "PerturbationExplorer", "SpotCheck", "setup"]

@@ -299,6 +299,148 @@ def transfer_accuracy(
     return (bars + base.mark_rule(color="black").encode(y="lo:Q", y2="hi:Q")).properties(width=420, height=260)
 
 
+# --- issue 4: coverage ---
+
+COVERAGE_STATUS = ("real, uncovered", "real, covered", "synthetic")
+
+
+def coverage_sample(frame: pl.DataFrame, max_points: int = MAX_POINTS, seed: int = 0) -> tuple[pl.DataFrame, str]:
+    """At most `max_points` rows for display, keeping uncovered real rows first (they are the
+    point of the chart: up to half the budget), then a seeded sample of the rest; and a note
+    saying what was sampled ('' when every row fits)."""
+    if frame.height <= max_points:
+        return frame, ""
+    uncovered = frame.filter(pl.col("status") == COVERAGE_STATUS[0])
+    keep_unc = uncovered if uncovered.height <= max_points // 2 else uncovered.sample(max_points // 2, seed=seed)
+    rest = frame.filter(pl.col("status") != COVERAGE_STATUS[0])
+    rest = rest.sample(min(rest.height, max_points - keep_unc.height), seed=seed)
+    shown = pl.concat([rest, keep_unc])
+    note = (
+        f" (sample of {shown.height:,} of {frame.height:,} points; "
+        f"{keep_unc.height:,} of {uncovered.height:,} uncovered real shown)"
+    )
+    return shown, note
+
+
+def coverage_map(
+    frame: pl.DataFrame,
+    *,
+    title: str = "Coverage: real vs synthetic",
+    max_points: int = MAX_POINTS,
+    seed: int = 0,
+) -> alt.Chart:
+    """Scatter of real and synthetic rows in 2-D, real rows coloured by cluster, uncovered real
+    rows drawn as large crosses, synthetic rows as small grey dots.
+
+    `frame` needs `id`, `x`, `y`, `status` (one of `COVERAGE_STATUS`), `cluster` and `text`
+    (see `TailAudit.map_frame`). Params: `brush` (interval on x/y) and `pick` (click: a cluster).
+    Over `max_points` rows a sample is drawn (uncovered real rows first) and the title says so.
+    """
+    missing = [c for c in ("id", "x", "y", "status", "cluster", "text") if c not in frame.columns]
+    if missing:
+        raise ValueError(f"coverage_map needs columns {missing}; build the frame with TailAudit.map_frame")
+    data, note = coverage_sample(frame, max_points, seed)
+    data = data.select("id", "x", "y", "status", "cluster", pl.col("text").str.slice(0, 200)).with_columns(
+        group=pl.when(pl.col("status") == "synthetic")
+        .then(pl.lit("synthetic"))
+        .otherwise(pl.format("cluster {}", pl.col("cluster")))
+    )
+    clusters = sorted(frame.filter(pl.col("status") != "synthetic")["cluster"].unique().to_list())
+    palette = [
+        "#1f77b4", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22", "#d62728", "#ff7f0e",
+        "#393b79", "#637939", "#8c6d31", "#843c39", "#7b4173", "#3182bd", "#31a354", "#756bb1", "#e6550d",
+    ]  # fmt: skip
+    domain = [f"cluster {c}" for c in clusters] + ["synthetic"]
+    colors = [palette[i % len(palette)] for i in range(len(clusters))] + ["#b0b0b0"]
+    brush = alt.selection_interval(name="brush")
+    pick = alt.selection_point(name="pick", fields=["cluster"], on="click")
+    return (
+        alt.Chart(data, title=title + note)
+        .mark_point(filled=True)
+        .encode(
+            x=alt.X("x:Q", title="component 1", axis=alt.Axis(labels=False, ticks=False)),
+            y=alt.Y("y:Q", title="component 2", axis=alt.Axis(labels=False, ticks=False)),
+            color=alt.Color("group:N", scale=alt.Scale(domain=domain, range=colors), title="real cluster"),
+            shape=alt.Shape(
+                "status:N",
+                scale=alt.Scale(domain=list(COVERAGE_STATUS), range=["cross", "circle", "circle"]),
+                title="point",
+            ),
+            size=alt.Size("status:N", scale=alt.Scale(domain=list(COVERAGE_STATUS), range=[90, 22, 10]), legend=None),
+            opacity=alt.Opacity(
+                "status:N", scale=alt.Scale(domain=list(COVERAGE_STATUS), range=[1.0, 0.55, 0.35]), legend=None
+            ),
+            order=alt.Order("status:N", sort="descending"),
+            tooltip=["status", "cluster", "text"],
+        )
+        .add_params(brush, pick)
+        .properties(width=460, height=380)
+    )
+
+
+def cluster_coverage(clusters: pl.DataFrame, top: int = 15) -> alt.Chart:
+    """The `top` worst-covered clusters of a `TailAudit.clusters` table: bar = 1 - gap, the smaller
+    of coverage / expected coverage and synthetic share / real share (1 for same-distribution
+    data, 0 for a cluster the synthetic data misses), with both in the tooltip."""
+    data = clusters.head(top).select(
+        pl.format("#{} cluster {}", pl.col("rank"), pl.col("cluster")).alias("name"),
+        (1 - pl.col("gap")).alias("covered"),
+        "coverage",
+        "representation",
+        "real_share",
+        "top_terms",
+        "rank",
+    )
+    return (
+        alt.Chart(data, title=f"How well the worst {min(top, clusters.height)} clusters are covered")
+        .mark_bar()
+        .encode(
+            x=alt.X(
+                "covered:Q",
+                scale=alt.Scale(domain=[0, 1]),
+                title="min(coverage / expected, synthetic share / real share)",
+            ),
+            y=alt.Y("name:N", sort=alt.EncodingSortField("rank"), title=None),
+            color=alt.Color("covered:Q", scale=alt.Scale(scheme="redyellowgreen", domain=[0, 1]), legend=None),
+            tooltip=["name", "coverage", "representation", "real_share", "top_terms"],
+        )
+        .properties(width=300, height=alt.Step(18))
+    )
+
+
+# --- issue 5: label bias ---
+
+
+def label_bias_chart(table: pl.DataFrame, top: int = 10, title: str | None = None) -> alt.Chart:
+    """Which surface features a labeler's disagreements follow: AUC with 95% intervals, strongest first.
+
+    `table` is `workbench.checks.labels.label_bias_test(...)["table"]`; the `top` features by
+    distance from 0.5 are drawn, coloured by significance after Holm correction. AUC 0.5 = no relation.
+    """
+    shown = table.with_columns(strength=(pl.col("auc") - 0.5).abs()).sort("strength", descending=True).head(top)
+    shown = shown.with_columns(
+        significant=pl.when(pl.col("significant"))
+        .then(pl.lit("significant (Holm)"))
+        .otherwise(pl.lit("not significant"))
+    )
+    order = shown["feature"].to_list()
+    base = alt.Chart(
+        shown, title=title or f"Labeler disagreement vs surface features (top {len(order)} of {table.height})"
+    )
+    bars = base.mark_bar().encode(
+        y=alt.Y("feature:N", sort=order, title=None),
+        x=alt.X("auc:Q", scale=alt.Scale(domain=[0, 1]), title="AUC for disagreement (0.5 = none)"),
+        color=alt.Color(
+            "significant:N",
+            scale=alt.Scale(domain=["significant (Holm)", "not significant"], range=["#d62728", "#9e9e9e"]),
+        ),
+        tooltip=["feature", "kind", "auc", "lo", "hi", "p_holm", "rate_high", "rate_low", "wrong_label"],
+    )
+    rules = base.mark_rule(color="black").encode(y=alt.Y("feature:N", sort=order), x="lo:Q", x2="hi:Q")
+    half = alt.Chart(pl.DataFrame({"x": [0.5]})).mark_rule(strokeDash=[4, 4]).encode(x="x:Q")
+    return (bars + rules + half).properties(width=420, height=22 * max(len(order), 1))
+
+
 # --- issue 8: failure diary and audit report ---
 
 DIARY_CHANGES = ["fixed", "broken", "still_failing", "still_passing", "new", "dropped"]

@@ -9,7 +9,15 @@ from workbench.checks.base import FAILURE_MODES, GUARDRAILS, Check, CheckResult,
 
 __all__ = ["CHECK_MODULES", "FAILURE_MODES", "GUARDRAILS", "Check", "CheckResult", "Context", "all_checks", "register"]
 
-CHECK_MODULES: tuple[str, ...] = ("guardrails", "contamination", "diversity", "drift", "artifacts")
+CHECK_MODULES: tuple[str, ...] = (
+    "guardrails",
+    "coverage",
+    "contamination",
+    "diversity",
+    "drift",
+    "artifacts",
+    "labels",
+)
 
 _REGISTRY: dict[str, Check] = {}
 
