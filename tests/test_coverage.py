@@ -136,19 +136,62 @@ def test_small_memory_budget_gives_same_result_in_small_blocks(monkeypatch):
     assert small == pytest.approx(reference(real, fake, 5), abs=1e-6)
 
 
-def test_screening_error_bound_holds():
-    # the float32 screen must never be further from the exact squared distance than its bound
+@pytest.mark.parametrize("screen", ["float32", "bfloat16", "bfloat16-nearest"])
+def test_screening_error_bound_holds(screen):
+    # the screen must never be further from the exact squared distance than its bound
+    sound, nearest = cov._bfloat16_soundness(96)
+    if (screen != "float32" and not sound) or (screen == "bfloat16-nearest" and not nearest):
+        pytest.skip("this machine's bfloat16 product does not qualify; prdc uses the float32 screen")
     rng = np.random.default_rng(11)
     x = (rng.normal(size=(200, 96)) * rng.uniform(0.01, 10, size=(200, 1)) + 50).astype(np.float32)
     centre = x.mean(axis=0, dtype=np.float64)
-    side = cov._prepare(x, centre)
+    sc = {
+        "float32": cov._float32_screen(96),
+        "bfloat16": cov._bfloat16_screen(96),
+        "bfloat16-nearest": cov._bfloat16_screen(96, round_to_nearest=True),
+    }[screen]
+    side = cov._prepare(x, centre, sc)
     screened = (side.left(0, 200) @ side.right.T).double().numpy()
     x64 = x.astype(np.float64)
     exact = ((x64[:, None] - x64[None]) ** 2).sum(-1)
-    bound = cov._tol_coef(96) * (side.norm[:, None] + side.norm[None, :]) ** 2
-    assert np.all(np.abs(screened - exact) <= bound)
+    err = sc.coef * (side.norm[:, None] + side.norm[None, :]) ** 2
+    assert np.all(np.abs(screened - exact) <= err + sc.u_out * np.abs(screened) / (1 - sc.u_out))
+    assert np.all(sc.upper(screened, err) >= exact)
+    # a pair whose exact distance is under a threshold always screens under `up` of it
+    thr = np.quantile(exact, 0.1, axis=1)[:, None]
+    assert np.all(screened[exact <= thr] <= np.broadcast_to(sc.up(thr, err), exact.shape)[exact <= thr])
     # and the bound is not so loose that everything is recomputed
-    assert np.median(bound / np.maximum(exact, 1e-12)) < 1e-3
+    assert np.median(err / np.maximum(exact, 1e-12)) < (1e-3 if screen == "float32" else 0.05)
+    if screen != "float32":  # and it is a bound, not a guess: the worst case uses most of it
+        assert np.max(np.abs(screened - exact) / (err + sc.u_out * np.abs(screened))) > 0.05
+
+
+@pytest.fixture(params=["float32", "bfloat16"])
+def each_screen(request, monkeypatch):
+    """Run a test once with each screening precision (whatever this machine would choose)."""
+    monkeypatch.setenv("WORKBENCH_PRDC_SCREEN", request.param)
+    return request.param
+
+
+def test_both_screens_equal_the_reference_exactly(each_screen):
+    rng = np.random.default_rng(5)
+    for n, m, d, k in [(300, 250, 32, 5), (200, 400, 384, 3), (150, 150, 8, 10)]:
+        real = rng.normal(size=(n, d)).astype(np.float32)
+        fake = (rng.normal(size=(m, d)) * 1.2 + 0.3).astype(np.float32)
+        fake[:20] = real[:20]  # exact duplicates across the sets: distance 0 sits on every boundary
+        real[50:56] = real[49]  # a point with k or more duplicates: radius 0
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", WorkbenchWarning)
+            ours = prdc_result(real, fake, k=k)
+        r64, f64 = real.astype(np.float64), fake.astype(np.float64)
+        rr = np.sqrt(((r64[:, None] - r64[None]) ** 2).sum(-1))
+        ff = np.sqrt(((f64[:, None] - f64[None]) ** 2).sum(-1))
+        rf = np.sqrt(((r64[:, None] - f64[None]) ** 2).sum(-1))
+        r_rad, f_rad = np.sort(rr, axis=1)[:, k], np.sort(ff, axis=1)[:, k]
+        np.testing.assert_allclose(ours.real_radius, r_rad, rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(ours.synthetic_radius, f_rad, rtol=1e-12, atol=1e-12)
+        np.testing.assert_array_equal(ours.real_ball_count, (rf < r_rad[:, None]).sum(1))
+        np.testing.assert_array_equal(ours.real_in_synthetic_manifold, (rf < f_rad[None, :]).any(1))
 
 
 # --- the paper's expectations --------------------------------------------------------------------
