@@ -165,6 +165,20 @@ def run_notebook(watch: PageWatch, base: str, rel: str, *, timeout: float = 600)
     return stats
 
 
+def drag_brush(page, chart, start: tuple[float, float], end: tuple[float, float]) -> None:
+    """Drag a brush over `chart` (a locator) from `start` to `end`, given as fractions of its box."""
+    chart.scroll_into_view_if_needed()
+    box = chart.bounding_box()
+    assert box is not None, "the chart has no box: is it rendered?"
+    x0, y0 = box["x"] + box["width"] * start[0], box["y"] + box["height"] * start[1]
+    x1, y1 = box["x"] + box["width"] * end[0], box["y"] + box["height"] * end[1]
+    page.mouse.move(x0, y0)
+    page.mouse.down()
+    page.mouse.move((x0 + x1) / 2, (y0 + y1) / 2, steps=5)
+    page.mouse.move(x1, y1, steps=5)
+    page.mouse.up()
+
+
 def screenshot_notebook(page, stem: str, max_shots: int = 12) -> list[str]:
     """JupyterLab scrolls inside the notebook panel: capture it viewport by viewport, top to bottom."""
     scroller = ".jp-NotebookPanel:not(.lm-mod-hidden) .jp-WindowedPanel-outer"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.conftest import ARTIFACTS, run_notebook
+from tests.e2e.conftest import ARTIFACTS, drag_brush, run_notebook
 
 pytestmark = pytest.mark.e2e
 
@@ -24,15 +24,7 @@ def test_coverage_explorer_renders_and_brushes(lab_url, watched_page):
     chart.scroll_into_view_if_needed()
     assert "Clusters, worst covered first" in explorer.inner_text()
     assert explorer.locator("table.wb-clusters tbody tr").count() > 0
-    box = chart.bounding_box()
-    assert box is not None
-    x0, y0 = box["x"] + box["width"] * 0.1, box["y"] + box["height"] * 0.1
-    x1, y1 = box["x"] + box["width"] * 0.75, box["y"] + box["height"] * 0.85
-    page.mouse.move(x0, y0)
-    page.mouse.down()
-    page.mouse.move((x0 + x1) / 2, (y0 + y1) / 2, steps=5)
-    page.mouse.move(x1, y1, steps=5)
-    page.mouse.up()
+    drag_brush(page, chart, (0.1, 0.1), (0.75, 0.85))
     page.wait_for_function(
         "() => /\\d+ selected \\(\\d+ uncovered real\\)/.test(document.querySelector('.wb-coverage-explorer').innerText)",
         timeout=30_000,

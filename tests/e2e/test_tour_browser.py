@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.conftest import ARTIFACTS, run_notebook
+from tests.e2e.conftest import ARTIFACTS, drag_brush, run_notebook
 
 pytestmark = pytest.mark.e2e
 
@@ -30,17 +30,7 @@ def test_brushing_the_map_shows_examples(lab_url, watched_page):
     """Drag a brush over the embedding map: the selection reaches Python and the table fills."""
     run_notebook(watched_page, lab_url, "notebooks/00_tour.ipynb")
     page = watched_page.page
-    chart = page.locator(".wb-embedding-map .vega-embed").first
-    chart.scroll_into_view_if_needed()
-    box = chart.bounding_box()
-    assert box is not None
-    x0, y0 = box["x"] + box["width"] * 0.15, box["y"] + box["height"] * 0.2
-    x1, y1 = box["x"] + box["width"] * 0.7, box["y"] + box["height"] * 0.8
-    page.mouse.move(x0, y0)
-    page.mouse.down()
-    page.mouse.move((x0 + x1) / 2, (y0 + y1) / 2, steps=5)
-    page.mouse.move(x1, y1, steps=5)
-    page.mouse.up()
+    drag_brush(page, page.locator(".wb-embedding-map .vega-embed").first, (0.15, 0.2), (0.7, 0.8))
     page.wait_for_function(
         "() => /\\d+ selected/.test(document.querySelector('.wb-embedding-map').innerText)", timeout=30_000
     )
