@@ -120,5 +120,8 @@ def test_coverage_charts_encode_status_and_gap():
     values = bars["datasets"][next(iter(bars["datasets"]))]
     worst = audit.clusters.row(0, named=True)
     assert values[0]["covered"] == pytest.approx(1 - worst["gap"]) and values[0]["covered"] < 0.2
+    assert bars["title"] == "How well the worst 3 clusters are covered"
+    after = charts.cluster_coverage(audit.clusters, top=2, title="After").to_dict()["title"]
+    assert after == "After: how well the worst 2 clusters are covered"
     with pytest.raises(ValueError, match="coverage_map needs columns"):
         charts.coverage_map(frame.drop("status"))

@@ -378,10 +378,11 @@ def coverage_map(
     )
 
 
-def cluster_coverage(clusters: pl.DataFrame, top: int = 15) -> alt.Chart:
+def cluster_coverage(clusters: pl.DataFrame, top: int = 15, title: str | None = None) -> alt.Chart:
     """The `top` worst-covered clusters of a `TailAudit.clusters` table: bar = 1 - gap, the smaller
     of coverage / expected coverage and synthetic share / real share (1 for same-distribution
-    data, 0 for a cluster the synthetic data misses), with both in the tooltip."""
+    data, 0 for a cluster the synthetic data misses), with both in the tooltip. `title` is
+    prefixed to the chart's title (e.g. "before" / "after" when two are shown side by side)."""
     data = clusters.head(top).select(
         pl.format("#{} cluster {}", pl.col("rank"), pl.col("cluster")).alias("name"),
         (1 - pl.col("gap")).alias("covered"),
@@ -392,7 +393,11 @@ def cluster_coverage(clusters: pl.DataFrame, top: int = 15) -> alt.Chart:
         "rank",
     )
     return (
-        alt.Chart(data, title=f"How well the worst {min(top, clusters.height)} clusters are covered")
+        alt.Chart(
+            data,
+            title=(f"{title}: how well" if title else "How well")
+            + f" the worst {min(top, clusters.height)} clusters are covered",
+        )
         .mark_bar()
         .encode(
             x=alt.X(
