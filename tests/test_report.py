@@ -34,18 +34,19 @@ XSS = [
 ]
 
 
+def hostile_rows(texts: list[str], ids: list[str], label: str) -> pl.DataFrame:
+    """Synthetic training rows without provenance (so the provenance check puts them in its
+    evidence) whose text, id and label are whatever hostile strings are given."""
+    n = len(texts)
+    return pl.DataFrame(
+        {"id": ids, "text": texts, "origin": ["synthetic"] * n, "split": ["train"] * n, "label": [label] * n}
+    )
+
+
 def planted_data(n_real: int = 60) -> pl.DataFrame:
     """The tour's demo data plus synthetic rows whose text (and label) are classic XSS payloads."""
     tour = demo.tour_dataset(seed=0, n_real=n_real, n_template=20, n_markov=20, n_vendor=6)
-    hostile = pl.DataFrame(
-        {
-            "id": [f"xss-{i}" for i in range(len(XSS))],
-            "text": XSS,
-            "origin": ["synthetic"] * len(XSS),
-            "split": ["train"] * len(XSS),
-            "label": ["<b>fresh</b>"] * len(XSS),
-        }
-    )
+    hostile = hostile_rows(XSS, [f"xss-{i}" for i in range(len(XSS))], "<b>fresh</b>")
     return pl.concat([tour, hostile], how="diagonal_relaxed")
 
 

@@ -11,7 +11,7 @@ import polars as pl
 import pytest
 
 from tests.e2e.conftest import ARTIFACTS, PageWatch
-from tests.test_report import XSS, embeddings, planted_data
+from tests.test_report import XSS, embeddings, hostile_rows, planted_data
 from workbench.audit import Audit
 
 pytestmark = pytest.mark.e2e
@@ -27,17 +27,8 @@ MORE = [
 
 @pytest.fixture(scope="module")
 def report_path(tmp_path_factory):
-    data = planted_data()
-    hostile = pl.DataFrame(
-        {
-            "id": [f"<i>id-{i}</i>" for i in range(len(MORE))],
-            "text": MORE,
-            "origin": ["synthetic"] * len(MORE),
-            "split": ["train"] * len(MORE),
-            "label": ["<script>window.__xss='label'</script>"] * len(MORE),
-        }
-    )
-    data = pl.concat([data, hostile], how="diagonal_relaxed")
+    hostile = hostile_rows(MORE, [f"<i>id-{i}</i>" for i in range(len(MORE))], "<script>window.__xss='label'</script>")
+    data = pl.concat([planted_data(), hostile], how="diagonal_relaxed")
     report = Audit(data, embeddings=embeddings(data.height), seed=0).run()
     evidence = report.results["provenance"].evidence
     assert set(MORE) <= set(evidence["text"].to_list())  # the payloads are in the evidence rows

@@ -7,6 +7,7 @@ them with `Audit(..., params={"check_name": {"threshold": 0.3}})`.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -117,7 +118,7 @@ class Context:
 
 
 @dataclass
-class Check:
+class Check(ABC):
     """Base class. Subclasses set the class variables and implement `run`.
 
     Inputs are declared, not discovered: `requires_columns` (beyond text and origin),
@@ -156,8 +157,9 @@ class Check:
             return "needs embeddings: pass embedder= or embeddings= to Audit"
         return None
 
-    def run(self, ctx: Context) -> CheckResult:  # pragma: no cover - abstract
-        raise NotImplementedError(f"{type(self).__name__} must implement run()")
+    @abstractmethod
+    def run(self, ctx: Context) -> CheckResult:
+        """Measure on `ctx` and return a `CheckResult` (build it with `self.result`)."""
 
     def result(self, status: Status, summary: str, **kwargs: Any) -> CheckResult:
         """A `CheckResult` already carrying this check's name and failure mode."""

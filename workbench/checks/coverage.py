@@ -29,7 +29,9 @@ digits (a tie at float32 precision).
 from __future__ import annotations
 
 import math
+import os
 import threading
+import time
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -109,12 +111,12 @@ def _check_inputs(real: Any, fake: Any, k: Any) -> tuple[np.ndarray, np.ndarray,
 
 # --- blocked exact distance machinery -----------------------------------------------------------
 #
-# Screening: squared distances of a block of rows to a whole set come from ONE float32 matrix
-# product of augmented vectors, [-2x, |x|^2, 1] . [y, 1, |y|^2] = |x - y|^2 (torch, which
-# multiplies float32 faster than numpy's BLAS here). A rigorous bound on its rounding error,
-# tol_ij <= c * (|x_i| + |y_j|)^2 on centred data, decides every comparison it can; the few pairs
-# within the bound of a threshold are recomputed exactly in float64. Nothing larger than one
-# block x set matrix is ever held.
+# Screening: squared distances of a block of rows to a whole set come from ONE matrix product of
+# augmented vectors, [-2x, |x|^2, 1] . [y, 1, |y|^2] = |x - y|^2 (torch, in float32 or, where the
+# machine does it soundly and fast, bfloat16; see `_Screen`). A rigorous bound on its rounding
+# error on centred data decides every comparison it can; the few pairs within the bound of a
+# threshold are recomputed exactly in float64. Nothing larger than one block x set matrix is
+# ever held.
 
 
 @dataclass(frozen=True)
@@ -142,8 +144,15 @@ class _Screen:
 
 
 def _float32_screen(dim: int) -> _Screen:
-    """float32 product of augmented vectors; E = c (|x|+|y|)^2 with c from `_tol_coef`."""
-    return _Screen("float32", _tol_coef(dim), 0.0)
+    """float32 product of augmented vectors [-2x, |x|^2, 1] . [y, 1, |y|^2]; E = c (|x|+|y|)^2.
+
+    With u the float32 unit roundoff: rounding the centred inputs moves |x - y|^2 by at most
+    ~2u(|x|+|y|)^2, rounding the squared norms by u(|x|^2 + |y|^2), accumulating dim+2 products by
+    (dim+2) u (|x|+|y|)^2 (any summation order), rounding the output by u(|x|+|y|)^2. Doubled for
+    safety: a larger bound only costs a few more exact recomputations. The output's rounding is
+    in c, so u_out = 0.
+    """
+    return _Screen("float32", 2.0 * (dim + 8) * _U32, 0.0)
 
 
 def _bfloat16_screen(dim: int, *, round_to_nearest: bool = False) -> _Screen:
@@ -194,8 +203,6 @@ def _bfloat16_soundness(dim: int) -> tuple[bool, bool]:
 
 def _bfloat16_is_fast(dim: int) -> bool:
     """At least 1.5x faster than float32 on one screening block (CPUs with AVX512-BF16 or AMX)."""
-    import time
-
     import torch
 
     if dim not in _BF16_FAST:
@@ -222,8 +229,6 @@ def _choose_screen(dim: int) -> _Screen:
 
     `WORKBENCH_PRDC_SCREEN=float32|bfloat16` forces one (bfloat16 only where it is sound).
     """
-    import os
-
     forced = os.environ.get("WORKBENCH_PRDC_SCREEN", "").strip().lower()
     if forced == "float32":
         return _float32_screen(dim)
@@ -256,22 +261,11 @@ class _Side:
         return blk
 
 
-def _tol_coef(dim: int) -> float:
-    """c in tol_ij = c * (|x_i| + |y_j|)^2, the screening error bound on squared distances.
-
-    With u the float32 unit roundoff: rounding the centred inputs moves |x - y|^2 by at most
-    ~2u(|x|+|y|)^2, rounding the squared norms by u(|x|^2 + |y|^2), accumulating dim+2 products by
-    (dim+2) u (|x|+|y|)^2 (any summation order), rounding the output by u(|x|+|y|)^2. Doubled for
-    safety: a larger bound only costs a few more exact recomputations.
-    """
-    return 2.0 * (dim + 8) * _U32
-
-
-def _prepare(x: np.ndarray, centre: np.ndarray, screen: _Screen | None = None) -> _Side:
+def _prepare(x: np.ndarray, centre: np.ndarray, screen: _Screen) -> _Side:
     import torch
 
     n, d = x.shape
-    bf16 = screen is not None and screen.dtype == "bfloat16"
+    bf16 = screen.dtype == "bfloat16"
     dtype = torch.bfloat16 if bf16 else torch.float32
     right = torch.empty((n, d + (4 if bf16 else 2)), dtype=dtype)
     norm = np.empty(n, dtype=np.float64)
