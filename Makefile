@@ -15,7 +15,6 @@ ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
-export WORKBENCH_CACHE_DIR ?= $(CURDIR)/.cache/embeddings
 export PYTHONHASHSEED := 0
 
 .PHONY: help install lab test lint unit e2e bench browser-deps clean
@@ -52,8 +51,12 @@ lint: install
 	$(VENV)/bin/ruff format --check workbench widgets tests bench
 	$(VENV)/bin/mypy workbench
 
+# Notebooks run from a temporary copy (they write _out/ beside themselves): tests never write into
+# the working tree. Embeddings are cached in ~/.cache/synthetic-data-workbench (or $$WORKBENCH_CACHE_DIR).
 test: install browser-deps lint
-	$(PY) -m pytest --nbval-lax tests notebooks
+	@nb=$$(mktemp -d) && cp notebooks/*.ipynb "$$nb"/ && \
+	  $(PY) -m pytest --rootdir=$(CURDIR) -c pyproject.toml --nbval-lax tests "$$nb"; \
+	  rc=$$?; rm -rf "$$nb"; exit $$rc
 
 unit: install
 	$(PY) -m pytest tests -m "not e2e"
@@ -65,4 +68,4 @@ bench: install
 	$(PY) -m bench
 
 clean:
-	rm -rf $(VENV) .cache .pytest_cache .mypy_cache .ruff_cache test-artifacts
+	rm -rf $(VENV) .cache .pytest_cache .mypy_cache .ruff_cache

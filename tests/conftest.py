@@ -3,17 +3,26 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import numpy as np
 import polars as pl
 import pytest
+from hypothesis import settings
+from hypothesis.configuration import set_hypothesis_home_dir
+
+# Hypothesis keeps no example database and its unicode tables outside the working tree.
+settings.register_profile("workbench", database=None)
+settings.load_profile("workbench")
+set_hypothesis_home_dir(Path(tempfile.gettempdir()) / "synthetic-data-workbench-hypothesis")
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 ROOT = Path(__file__).resolve().parent.parent
-os.environ.setdefault("WORKBENCH_CACHE_DIR", str(ROOT / ".cache" / "embeddings"))
+# Embeddings are cached where a user's are (~/.cache/synthetic-data-workbench or $WORKBENCH_CACHE_DIR),
+# never in the working tree.
 
 
 @pytest.fixture(scope="session")
@@ -47,3 +56,34 @@ def small_df() -> pl.DataFrame:
 def random_unit(n: int, d: int = 16, seed: int = 0) -> np.ndarray:
     x = np.random.default_rng(seed).normal(size=(n, d)).astype(np.float32)
     return x / np.linalg.norm(x, axis=1, keepdims=True)
+
+
+def _tree_state() -> set[str] | None:
+    """`git status` of the working tree, ignored files included, less interpreter/tool caches."""
+    import subprocess
+
+    try:
+        out = subprocess.run(
+            ["git", "status", "--porcelain", "--ignored", "--untracked-files=all"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    if out.returncode != 0:
+        return None  # not a git checkout (an sdist): nothing to compare
+    skip = (".venv/", "__pycache__/", ".mypy_cache/", ".ruff_cache/", ".pytest_cache/", ".egg-info/")
+    return {line for line in out.stdout.splitlines() if not any(s in line for s in skip)}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _tests_never_write_into_the_working_tree():
+    """Fails the session when any test left a file in (or changed one of) the working tree."""
+    before = _tree_state()
+    yield
+    after = _tree_state()
+    if before is not None and after is not None:
+        new = sorted(after - before)
+        assert not new, f"tests wrote into the working tree (use tmp_path): {new[:20]}"

@@ -7,6 +7,7 @@ errors show as one readable line instead of a traceback.
 
 from __future__ import annotations
 
+import workbench  # noqa: F401  first: defers a slow import that altair would pay (workbench._imports)
 from widgets.coverage import CoverageExplorer
 from widgets.diary import DiaryView
 from widgets.embedding_map import EmbeddingMap

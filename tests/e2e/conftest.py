@@ -1,7 +1,10 @@
 """Real-browser fixtures: a JupyterLab server started by the tests, and headless Debian Chromium.
 
-Artifacts (screenshots) go to test-artifacts/. Needs /usr/bin/chromium (`make test` installs it)
-and playwright (never `playwright install`: we drive the system browser).
+JupyterLab serves a temporary copy of notebooks/ (`lab_root`): the server autosaves what it runs, and
+tests never write into the working tree; a session guard fails the run if a committed notebook
+changed anyway. Artifacts (screenshots, logs) go to $WORKBENCH_TEST_ARTIFACTS, by default
+<tmp>/synthetic-data-workbench-test-artifacts, outside the working tree. Needs /usr/bin/chromium
+(`make test` installs it) and playwright (never `playwright install`: we drive the system browser).
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from urllib.parse import urlparse
@@ -19,7 +23,10 @@ from urllib.parse import urlparse
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-ARTIFACTS = ROOT / "test-artifacts"
+ARTIFACTS = Path(
+    os.environ.get("WORKBENCH_TEST_ARTIFACTS")
+    or Path(tempfile.gettempdir()) / "synthetic-data-workbench-test-artifacts"
+)
 CHROMIUM = os.environ.get("WORKBENCH_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--headless=new",
@@ -40,8 +47,16 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def lab_url(tmp_path_factory):
-    """Start JupyterLab on a free local port with a throwaway settings/workspace dir; stop it after."""
+def lab_root(tmp_path_factory) -> Path:
+    """A temporary copy of the notebooks (as `notebooks/...`), the root JupyterLab serves."""
+    root = tmp_path_factory.mktemp("lab-root")
+    shutil.copytree(ROOT / "notebooks", root / "notebooks", ignore=shutil.ignore_patterns(".ipynb_checkpoints", "_out"))
+    return root
+
+
+@pytest.fixture(scope="session")
+def lab_url(tmp_path_factory, lab_root):
+    """Start JupyterLab on a free local port over `lab_root`, with a throwaway settings/workspace dir."""
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: run `make browser-deps` (apt-get install chromium chromium-driver)")
     port = _free_port()
@@ -58,7 +73,7 @@ def lab_url(tmp_path_factory):
     cmd = [
         str(jupyter), "lab", "--no-browser", f"--port={port}", "--ServerApp.token=", "--ServerApp.password=",
         "--ServerApp.ip=127.0.0.1", "--allow-root", "--LabApp.expose_app_in_browser=True",
-        f"--ServerApp.root_dir={ROOT}",
+        f"--ServerApp.root_dir={lab_root}",
     ]  # fmt: skip
     news = home / "settings" / "@jupyterlab" / "apputils-extension" / "notification.jupyterlab-settings"
     news.parent.mkdir(parents=True, exist_ok=True)
@@ -68,7 +83,7 @@ def lab_url(tmp_path_factory):
     tracker = home / "settings" / "@jupyterlab" / "notebook-extension" / "tracker.jupyterlab-settings"
     tracker.parent.mkdir(parents=True, exist_ok=True)
     tracker.write_text('{"windowingMode": "none"}')
-    ARTIFACTS.mkdir(exist_ok=True)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
     log = open(ARTIFACTS / "jupyterlab.log", "w")
     proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
     try:
@@ -160,7 +175,7 @@ def run_notebook(watch: PageWatch, base: str, rel: str, *, timeout: float = 600)
         widget_errors: [...document.querySelectorAll('.jp-OutputArea-output')].filter(e => /Error displaying widget|Model not found|Failed to load model/.test(e.innerText)).length,
     })"""
     )
-    ARTIFACTS.mkdir(exist_ok=True)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
     stats["screenshots"] = screenshot_notebook(page, Path(rel).stem)
     return stats
 
@@ -199,11 +214,14 @@ def screenshot_notebook(page, stem: str, max_shots: int = 12) -> list[str]:
 
 
 @pytest.fixture(scope="session", autouse=True)
-def _clean_notebook_outputs():
-    """JupyterLab may autosave executed notebooks; keep the committed files output-free."""
-    nbs = {p: p.read_bytes() for p in (ROOT / "notebooks").glob("*.ipynb")}
+def _working_tree_untouched():
+    """The committed notebooks are byte-identical after the browser tests (they run on `lab_root`)."""
+    before = {p: p.read_bytes() for p in (ROOT / "notebooks").glob("*.ipynb")}
     yield
-    for p, content in nbs.items():
-        if p.read_bytes() != content:
-            p.write_bytes(content)
-    shutil.rmtree(ROOT / "notebooks" / ".ipynb_checkpoints", ignore_errors=True)
+    after = {p: p.read_bytes() for p in (ROOT / "notebooks").glob("*.ipynb")}
+    changed = sorted(p.name for p in before.keys() | after.keys() if before.get(p) != after.get(p))
+    strays = [p.name for p in (ROOT / "notebooks").iterdir() if p.name in (".ipynb_checkpoints", "_out")]
+    for p in changed:  # put the committed content back, then fail: a test wrote into the tree
+        if p in {q.name for q in before}:
+            (ROOT / "notebooks" / p).write_bytes(before[ROOT / "notebooks" / p])
+    assert not changed and not strays, f"browser tests wrote into the working tree: {changed + strays}"

@@ -55,7 +55,7 @@ def test_report_shows_payloads_as_text_and_runs_nothing(browser, report_path):
             assert payload in text, payload
         assert "<i>id-0</i>" in text  # hostile ids too
         assert "Trust checklist" in text and "Summary by failure mode and guardrail" in text
-        ARTIFACTS.mkdir(exist_ok=True)
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
         page.locator("#check-provenance").scroll_into_view_if_needed()
         page.screenshot(path=str(ARTIFACTS / "report-xss.png"))
     finally:

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from tests.e2e.conftest import ARTIFACTS, ROOT, run_notebook
+from tests.e2e.conftest import ARTIFACTS, run_notebook
 
 pytestmark = pytest.mark.e2e
 
@@ -39,19 +39,15 @@ w
     }
 
 
-def test_spotcheck_click_through_and_xss_shown_as_text(lab_url, watched_page):
-    ARTIFACTS.mkdir(exist_ok=True)
-    store_path = ARTIFACTS / "spotcheck_e2e.sqlite"
-    for suffix in ("", "-wal", "-shm"):
-        p = store_path.with_name(store_path.name + suffix)
-        if p.exists():
-            p.unlink()
-    nb = ARTIFACTS / "spotcheck_e2e.ipynb"
+def test_spotcheck_click_through_and_xss_shown_as_text(lab_url, lab_root, watched_page):
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    store_path = lab_root / "spotcheck_e2e.sqlite"
+    nb = lab_root / "spotcheck_e2e.ipynb"
     nb.write_text(json.dumps(_notebook(str(store_path))))
     dialogs: list[str] = []
     page = watched_page.page
     page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
-    stats = run_notebook(watched_page, lab_url, str(nb.relative_to(ROOT)))
+    stats = run_notebook(watched_page, lab_url, nb.name)
     assert stats["errors"] == [] and stats["widget_errors"] == 0, stats
     box = page.locator(".wb-spotcheck").first
     box.wait_for(timeout=60_000)
