@@ -47,3 +47,55 @@ def small_df() -> pl.DataFrame:
 def random_unit(n: int, d: int = 16, seed: int = 0) -> np.ndarray:
     x = np.random.default_rng(seed).normal(size=(n, d)).astype(np.float32)
     return x / np.linalg.norm(x, axis=1, keepdims=True)
+
+
+@pytest.fixture
+def hold_write_lock():
+    """`hold(path)`: another real SQLite connection takes the file's write lock (`BEGIN IMMEDIATE`,
+    never committed) and keeps it until the returned `release()` is called (or the test ends)."""
+    import sqlite3
+
+    held: list[sqlite3.Connection] = []
+
+    def hold(path: Path):
+        conn = sqlite3.connect(path, isolation_level=None, timeout=5)
+        conn.execute("BEGIN IMMEDIATE")
+        held.append(conn)
+
+        def release() -> None:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            conn.close()
+
+        return release
+
+    yield hold
+    for conn in held:
+        conn.close()
+
+
+@pytest.fixture
+def finishes_within():
+    """`finishes_within(seconds, fn)`: fn's result (or its exception), failing the test instead of hanging
+    when fn has not returned in time (fn runs in a daemon thread, so a hung call cannot block the run)."""
+    import threading
+
+    def run(seconds: float, fn):
+        out: dict = {}
+
+        def target() -> None:
+            try:
+                out["value"] = fn()
+            except BaseException as exc:  # handed to the test thread
+                out["error"] = exc
+
+        t = threading.Thread(target=target, daemon=True)
+        t.start()
+        t.join(seconds)
+        if t.is_alive():
+            pytest.fail(f"the call did not return within {seconds} s: it hangs")
+        if "error" in out:
+            raise out["error"]
+        return out["value"]
+
+    return run
