@@ -18,6 +18,7 @@ from workbench import spotcheck
 from workbench.data import validate
 from workbench.errors import InputError, SchemaError
 from workbench.spotcheck import VerdictStore
+from workbench.store import StoreLockedError
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -126,8 +127,26 @@ def test_two_processes_writing_at_once_lose_nothing(tmp_path):
         assert order.index("bob") < len(order) - 1 - order[::-1].index("ann")
 
 
+def test_record_while_another_connection_holds_the_write_lock_raises_then_recovers(
+    tmp_path, hold_write_lock, finishes_within
+):
+    path = tmp_path / "locked.sqlite"
+    store = VerdictStore(path, timeout=0.2)
+    release = hold_write_lock(path)  # a second real connection: BEGIN IMMEDIATE, never committed
+    for _ in range(2):  # the second try must fail the same way, not hang on the store's own thread lock
+        with pytest.raises(StoreLockedError, match="write lock") as err:
+            finishes_within(10, lambda: store.record("a", "agree", reviewer="ann", label="fresh"))
+        assert str(path) in str(err.value) and "try again" in str(err.value)
+    assert store.reviews().height == 0  # nothing half-saved
+    release()
+    rid = finishes_within(10, lambda: store.record("a", "agree", reviewer="ann", label="fresh"))
+    assert store.reviews()["review_id"].to_list() == [rid]
+    assert finishes_within(10, lambda: store.undo("ann"))["review_id"] == rid
+    store.close()
+
+
 def test_wal_mode_and_record_fields(store):
-    assert store._conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert store._db.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     store.add_labels(pl.DataFrame({"id": ["a"], "labeler": ["m1"], "label": ["fresh"], "confidence": [0.9]}))
     rid = store.record("a", "wrong", reviewer="ann", labeler="m1", corrected_label="rotten", note="sarcasm")
     row = store.reviews().row(0, named=True)

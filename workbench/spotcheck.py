@@ -1,7 +1,7 @@
 """Human spot checks of synthetic labels: a verdict store that survives crashes, and sampling strategies.
 
-`VerdictStore` keeps every verdict in one SQLite file per project (WAL journal, `synchronous=FULL`,
-one transaction per verdict): a verdict is on disk when `record()` returns, a killed kernel loses
+`VerdictStore` keeps every verdict in one SQLite file per project (`workbench.store`: WAL journal,
+`synchronous=FULL`, one immediate transaction per verdict): a verdict is on disk when `record()` returns, a killed kernel loses
 nothing already recorded, and several kernels can write to one store at once. A verdict says of a
 shown label: `agree`, `wrong` (with the corrected label) or `unsure`, by a named reviewer, with a
 note. Several labelers per example (`add_labels`) and several reviewers per example are
@@ -16,10 +16,7 @@ review queues are stored too, so `resume` finds where a reviewer stopped days la
 
 from __future__ import annotations
 
-import datetime as dt
 import math
-import sqlite3
-import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -28,13 +25,13 @@ import numpy as np
 import polars as pl
 
 from workbench.errors import InputError, SchemaError
+from workbench.store import Store, utc_now
 
 VERDICTS = ("agree", "wrong", "unsure")
 STRATEGIES = ("random", "stratified", "lowest_confidence", "disagreement", "suspicion", "cluster")
 SCHEMA_VERSION = 1
 
 _DDL = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS labels (
     example_id TEXT NOT NULL, labeler TEXT NOT NULL, label TEXT, confidence REAL,
     PRIMARY KEY (example_id, labeler)
@@ -68,10 +65,6 @@ _REVIEW_SCHEMA = {
 }
 
 
-def _now() -> str:
-    return dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
-
-
 def human_label(verdict: str, label: str | None, corrected_label: str | None) -> str | None:
     """The label a verdict vouches for: the shown label if `agree`, the correction if `wrong`, none if `unsure`."""
     if verdict == "agree":
@@ -86,29 +79,22 @@ class VerdictStore:
 
     `VerdictStore("reviews/my_project.sqlite")` or `VerdictStore.for_project("my_project")`
     (under `.workbench/spotcheck/`). Safe across processes: each write is one immediate
-    transaction, committed with a full sync before `record` returns.
+    transaction (`workbench.store.Store`), committed with a full sync before `record` returns. A
+    write that cannot get the file's lock within `timeout` seconds (another process left a
+    transaction open) raises `workbench.store.StoreLockedError`, saves nothing, and the store
+    keeps working once the other writer lets go.
     """
 
     def __init__(self, path: str | Path, *, timeout: float = 60.0) -> None:
-        self.path = Path(path)
-        if self.path.is_dir():
-            raise InputError(f"{self.path} is a folder; pass a file path such as {self.path / 'spotcheck.sqlite'}.")
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._lock = threading.Lock()  # one connection per store; widget callbacks may come from other threads
-        try:
-            self._conn = sqlite3.connect(self.path, timeout=timeout, isolation_level=None, check_same_thread=False)
-            self._conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
-            mode = self._conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-            self._conn.execute("PRAGMA synchronous = FULL")
-            self._conn.execute("PRAGMA foreign_keys = ON")
-            with self._write() as c:
-                for stmt in filter(str.strip, _DDL.split(";")):
-                    c.execute(stmt)
-                c.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
-        except sqlite3.DatabaseError as exc:
-            raise InputError(f"{self.path} is not a usable verdict store ({exc}); pass a new file path.") from None
-        if mode.lower() != "wal":
-            raise InputError(f"{self.path}: SQLite refused WAL mode (got {mode!r}); put the store on a local disk.")
+        self._db = Store(
+            path,
+            kind="verdict store",
+            ddl=_DDL,
+            schema_version=SCHEMA_VERSION,
+            default_name="spotcheck.sqlite",
+            timeout=timeout,
+        )
+        self.path = self._db.path
 
     @classmethod
     def for_project(cls, project: str, root: str | Path = ".workbench/spotcheck") -> VerdictStore:
@@ -119,32 +105,11 @@ class VerdictStore:
 
     # -- plumbing -------------------------------------------------------------------------------
 
-    class _Tx:
-        def __init__(self, conn: sqlite3.Connection, lock: threading.Lock | None) -> None:
-            self.conn, self.lock = conn, lock
-
-        def __enter__(self) -> sqlite3.Connection:
-            if self.lock is not None:
-                self.lock.acquire()
-            self.conn.execute("BEGIN IMMEDIATE")
-            return self.conn
-
-        def __exit__(self, etype: Any, value: Any, tb: Any) -> None:
-            try:
-                self.conn.execute("COMMIT" if etype is None else "ROLLBACK")
-            finally:
-                if self.lock is not None:
-                    self.lock.release()
-
-    def _write(self) -> VerdictStore._Tx:
-        return VerdictStore._Tx(self._conn, self._lock)
-
     def _frame(self, sql: str, params: Sequence[Any], schema: dict[str, Any]) -> pl.DataFrame:
-        rows = self._conn.execute(sql, tuple(params)).fetchall()
-        return pl.DataFrame(rows, schema=schema, orient="row")
+        return pl.DataFrame(self._db.rows(sql, params), schema=schema, orient="row")
 
     def close(self) -> None:
-        self._conn.close()
+        self._db.close()
 
     def __enter__(self) -> VerdictStore:
         return self
@@ -154,7 +119,7 @@ class VerdictStore:
 
     def integrity_check(self) -> str:
         """SQLite's `PRAGMA integrity_check` ('ok' when the file is sound)."""
-        return str(self._conn.execute("PRAGMA integrity_check").fetchone()[0])
+        return self._db.integrity_check()
 
     # -- labels ---------------------------------------------------------------------------------
 
@@ -171,7 +136,7 @@ class VerdictStore:
             (str(i), str(who), None if lab is None else str(lab), None if c is None else float(c))
             for i, who, lab, c in zip(labels["id"], labels["labeler"], labels["label"], conf)
         ]
-        with self._write() as c:
+        with self._db.transaction() as c:
             c.executemany("INSERT OR REPLACE INTO labels VALUES (?, ?, ?, ?)", rows)
         return len(rows)
 
@@ -210,7 +175,7 @@ class VerdictStore:
             raise InputError("a 'wrong' verdict needs corrected_label= (the right label); use 'unsure' if unknown.")
         if verdict != "wrong" and corrected_label is not None:
             raise InputError(f"corrected_label= goes with verdict 'wrong' only; got verdict {verdict!r}.")
-        with self._write() as c:
+        with self._db.transaction() as c:
             if label is None and labeler is not None:
                 row = c.execute(
                     "SELECT label FROM labels WHERE example_id = ? AND labeler = ?", (str(example_id), labeler)
@@ -219,7 +184,7 @@ class VerdictStore:
             cur = c.execute(
                 "INSERT INTO reviews (example_id, reviewer, labeler, label, verdict, corrected_label, note, created_at) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (str(example_id), reviewer, labeler, label, verdict, corrected_label, note or "", _now()),
+                (str(example_id), reviewer, labeler, label, verdict, corrected_label, note or "", utc_now()),
             )
             review_id = cur.lastrowid
         assert review_id is not None
@@ -227,14 +192,14 @@ class VerdictStore:
 
     def undo(self, reviewer: str) -> dict[str, Any] | None:
         """Withdraw `reviewer`'s latest standing verdict (kept in the history as undone); returns it, or None."""
-        with self._write() as c:
+        with self._db.transaction() as c:
             row = c.execute(
                 "SELECT * FROM reviews WHERE reviewer = ? AND undone_at IS NULL ORDER BY review_id DESC LIMIT 1",
                 (reviewer,),
             ).fetchone()
             if row is None:
                 return None
-            undone = _now()
+            undone = utc_now()
             c.execute("UPDATE reviews SET undone_at = ? WHERE review_id = ?", (undone, row[0]))
         out = dict(zip(_REVIEW_SCHEMA, row))
         out["undone_at"] = undone
@@ -304,13 +269,13 @@ class VerdictStore:
                     f"queue {name!r} already exists with other examples ({len(existing)}); resume it or pick a new name."
                 )
             return
-        with self._write() as c:
-            c.execute("INSERT INTO queue_info VALUES (?, ?, ?, ?)", (name, strategy, seed, _now()))
+        with self._db.transaction() as c:
+            c.execute("INSERT INTO queue_info VALUES (?, ?, ?, ?)", (name, strategy, seed, utc_now()))
             c.executemany("INSERT INTO queues VALUES (?, ?, ?)", [(name, i, e) for i, e in enumerate(ids)])
 
     def queue(self, name: str) -> list[str]:
         """The ids of queue `name` in order ([] when there is no such queue)."""
-        rows = self._conn.execute("SELECT example_id FROM queues WHERE name = ? ORDER BY position", (name,)).fetchall()
+        rows = self._db.rows("SELECT example_id FROM queues WHERE name = ? ORDER BY position", (name,))
         return [r[0] for r in rows]
 
     def queues(self) -> pl.DataFrame:
