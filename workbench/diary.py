@@ -9,9 +9,9 @@ headline score improved while the diary got worse, the case where synthetic data
 system in a way that does not matter.
 
 Storage is one SQLite file (`workbench.store`: WAL journal, `synchronous=FULL`, one immediate
-transaction per write; `StoreLockedError` when another writer holds the lock past the timeout), so an
-entry is on disk when `record()` returns and a process killed mid-write loses nothing already
-recorded. Entries are never altered in place: `edit()` and `retire()` add a new version, SQLite
+transaction per write; `StoreLockedError` when another writer holds the lock past the timeout),
+so an entry is on disk when `record()` returns and a process killed mid-write loses nothing
+already recorded. Entries are never altered in place: `edit()` and `retire()` add a new version, SQLite
 triggers refuse UPDATE and DELETE, and every version carries a sha256 chained to the one before
 it, so `verify()` notices a file edited behind the diary's back.
 """
@@ -25,14 +25,13 @@ import sqlite3
 import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import polars as pl
 
 from workbench.errors import InputError, SchemaError, WorkbenchError, WorkbenchWarning
-from workbench.store import Store, utc_now
+from workbench.store import StoreFile, utc_now
 
 if TYPE_CHECKING:
     import altair as alt
@@ -377,7 +376,7 @@ def _label_predictions(predict_fn: Any, texts: list[str], classes: Sequence[Any]
     return [None if v is None else str(v) for v in arr.tolist()]
 
 
-class Diary:
+class Diary(StoreFile):
     """A failure diary in one SQLite file: `Diary("eval/failure_diary.sqlite")`.
 
     Record entries with `record()` or from evidence (`add_from_evidence`, `add_from_verdicts`,
@@ -385,32 +384,11 @@ class Diary:
     `evaluate()` and compare two runs with `compare()`. Safe across processes and after a crash.
     """
 
-    def __init__(self, path: str | Path, *, timeout: float = 60.0) -> None:
-        self._db = Store(
-            path,
-            kind="failure diary",
-            ddl=_DDL,
-            schema_version=SCHEMA_VERSION,
-            default_name="diary.sqlite",
-            timeout=timeout,
-            meta={"kind": "workbench failure diary"},
-        )
-        self.path = self._db.path
-
-    # -- plumbing -------------------------------------------------------------------------------
-
-    def close(self) -> None:
-        self._db.close()
-
-    def __enter__(self) -> Diary:
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.close()
-
-    def integrity_check(self) -> str:
-        """SQLite's `PRAGMA integrity_check` ('ok' when the file is sound)."""
-        return self._db.integrity_check()
+    KIND = "failure diary"
+    DDL = _DDL
+    SCHEMA_VERSION = SCHEMA_VERSION
+    DEFAULT_NAME = "diary.sqlite"
+    META: ClassVar[Mapping[str, str]] = {"kind": "workbench failure diary"}
 
     def _append(self, c: sqlite3.Connection, fields: dict[str, Any]) -> None:
         last = c.execute("SELECT seq, sha256 FROM entries ORDER BY seq DESC LIMIT 1").fetchone()

@@ -1,8 +1,9 @@
 """Human spot checks of synthetic labels: a verdict store that survives crashes, and sampling strategies.
 
 `VerdictStore` keeps every verdict in one SQLite file per project (`workbench.store`: WAL journal,
-`synchronous=FULL`, one immediate transaction per verdict): a verdict is on disk when `record()` returns, a killed kernel loses
-nothing already recorded, and several kernels can write to one store at once. A verdict says of a
+`synchronous=FULL`, one immediate transaction per verdict): a verdict is on disk when `record()`
+returns, a killed kernel loses nothing already recorded, and several kernels can write to one
+store at once. A verdict says of a
 shown label: `agree`, `wrong` (with the corrected label) or `unsure`, by a named reviewer, with a
 note. Several labelers per example (`add_labels`) and several reviewers per example are
 first-class; `undo` withdraws a reviewer's latest verdict (kept in the history, marked undone);
@@ -25,7 +26,7 @@ import numpy as np
 import polars as pl
 
 from workbench.errors import InputError, SchemaError
-from workbench.store import Store, utc_now
+from workbench.store import StoreFile, utc_now
 
 VERDICTS = ("agree", "wrong", "unsure")
 STRATEGIES = ("random", "stratified", "lowest_confidence", "disagreement", "suspicion", "cluster")
@@ -74,7 +75,7 @@ def human_label(verdict: str, label: str | None, corrected_label: str | None) ->
     return None
 
 
-class VerdictStore:
+class VerdictStore(StoreFile):
     """Reviewers' verdicts on labels, in one SQLite file (WAL) per project.
 
     `VerdictStore("reviews/my_project.sqlite")` or `VerdictStore.for_project("my_project")`
@@ -85,16 +86,10 @@ class VerdictStore:
     keeps working once the other writer lets go.
     """
 
-    def __init__(self, path: str | Path, *, timeout: float = 60.0) -> None:
-        self._db = Store(
-            path,
-            kind="verdict store",
-            ddl=_DDL,
-            schema_version=SCHEMA_VERSION,
-            default_name="spotcheck.sqlite",
-            timeout=timeout,
-        )
-        self.path = self._db.path
+    KIND = "verdict store"
+    DDL = _DDL
+    SCHEMA_VERSION = SCHEMA_VERSION
+    DEFAULT_NAME = "spotcheck.sqlite"
 
     @classmethod
     def for_project(cls, project: str, root: str | Path = ".workbench/spotcheck") -> VerdictStore:
@@ -107,19 +102,6 @@ class VerdictStore:
 
     def _frame(self, sql: str, params: Sequence[Any], schema: dict[str, Any]) -> pl.DataFrame:
         return pl.DataFrame(self._db.rows(sql, params), schema=schema, orient="row")
-
-    def close(self) -> None:
-        self._db.close()
-
-    def __enter__(self) -> VerdictStore:
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.close()
-
-    def integrity_check(self) -> str:
-        """SQLite's `PRAGMA integrity_check` ('ok' when the file is sound)."""
-        return self._db.integrity_check()
 
     # -- labels ---------------------------------------------------------------------------------
 
@@ -483,3 +465,4 @@ def nearest_neighbours(embeddings: np.ndarray, index: int, k: int = 5) -> tuple[
     top = np.argpartition(-sims, k - 1)[:k]
     top = top[np.lexsort((top, -sims[top]))]
     return top.astype(np.int64), sims[top]
+

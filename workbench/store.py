@@ -10,7 +10,9 @@ timeout gets a `StoreLockedError` saying who holds it and what to do, never a ha
 
 The schema is created on first open and its version kept in a `meta` table; a file of another
 version, a file that is not a database, a folder, or a disk where SQLite refuses WAL are refused
-with an `InputError`. Timestamps are UTC ISO 8601 with microseconds (`utc_now`).
+with an `InputError`. Timestamps are UTC ISO 8601 with microseconds (`utc_now`). `StoreFile` is
+the base of a class kept in one such file (`VerdictStore`, `Diary`): it declares the file's kind,
+schema and version, and gets opening, closing and the integrity check.
 
 Bottom layer: imports only the standard library and `workbench.errors`.
 """
@@ -23,7 +25,7 @@ import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar, Self
 
 from workbench.errors import InputError, WorkbenchError
 
@@ -205,4 +207,45 @@ class Store:
         return f"Store({str(self.path)!r}, kind={self.kind!r}, schema_version={self.schema_version})"
 
 
-__all__ = ["Store", "StoreLockedError", "split_statements", "utc_now"]
+class StoreFile:
+    """Base of a class whose records live in one `Store` file (`VerdictStore`, `Diary`).
+
+    A subclass declares its file: `KIND` (a name for people), `DDL`, `SCHEMA_VERSION`,
+    `DEFAULT_NAME` (suggested when a folder is passed) and optionally `META`; `Cls(path,
+    timeout=60.0)` opens it. The instance has `path`, `integrity_check()`, `close()`, and closes
+    at the end of a `with` block; it reads and writes through `self._db` (the `Store`).
+    """
+
+    KIND: ClassVar[str]
+    DDL: ClassVar[str]
+    SCHEMA_VERSION: ClassVar[int]
+    DEFAULT_NAME: ClassVar[str]
+    META: ClassVar[Mapping[str, str]] = {}
+
+    def __init__(self, path: str | Path, *, timeout: float = 60.0) -> None:
+        self._db = Store(
+            path,
+            kind=self.KIND,
+            ddl=self.DDL,
+            schema_version=self.SCHEMA_VERSION,
+            default_name=self.DEFAULT_NAME,
+            timeout=timeout,
+            meta=self.META,
+        )
+        self.path = self._db.path
+
+    def integrity_check(self) -> str:
+        """SQLite's `PRAGMA integrity_check` ('ok' when the file is sound)."""
+        return self._db.integrity_check()
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+
+__all__ = ["Store", "StoreFile", "StoreLockedError", "split_statements", "utc_now"]
