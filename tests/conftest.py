@@ -87,3 +87,55 @@ def _tests_never_write_into_the_working_tree():
     if before is not None and after is not None:
         new = sorted(after - before)
         assert not new, f"tests wrote into the working tree (use tmp_path): {new[:20]}"
+
+
+@pytest.fixture
+def hold_write_lock():
+    """`hold(path)`: another real SQLite connection takes the file's write lock (`BEGIN IMMEDIATE`,
+    never committed) and keeps it until the returned `release()` is called (or the test ends)."""
+    import sqlite3
+
+    held: list[sqlite3.Connection] = []
+
+    def hold(path: Path):
+        conn = sqlite3.connect(path, isolation_level=None, timeout=5)
+        conn.execute("BEGIN IMMEDIATE")
+        held.append(conn)
+
+        def release() -> None:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            conn.close()
+
+        return release
+
+    yield hold
+    for conn in held:
+        conn.close()
+
+
+@pytest.fixture
+def finishes_within():
+    """`finishes_within(seconds, fn)`: fn's result (or its exception), failing the test instead of hanging
+    when fn has not returned in time (fn runs in a daemon thread, so a hung call cannot block the run)."""
+    import threading
+
+    def run(seconds: float, fn):
+        out: dict = {}
+
+        def target() -> None:
+            try:
+                out["value"] = fn()
+            except BaseException as exc:  # handed to the test thread
+                out["error"] = exc
+
+        t = threading.Thread(target=target, daemon=True)
+        t.start()
+        t.join(seconds)
+        if t.is_alive():
+            pytest.fail(f"the call did not return within {seconds} s: it hangs")
+        if "error" in out:
+            raise out["error"]
+        return out["value"]
+
+    return run

@@ -18,6 +18,7 @@ import pytest
 from workbench.checks.base import CheckResult
 from workbench.diary import Diary, DiaryIntegrityError
 from workbench.errors import InputError, SchemaError, WorkbenchWarning
+from workbench.store import StoreLockedError
 
 ROOT = Path(__file__).resolve().parent.parent
 AWKWARD = [
@@ -52,6 +53,24 @@ def test_record_keeps_exact_input_and_provenance(diary):
     assert diary.record(AWKWARD[0], "fresh") == ids[0] and len(diary) == 4
     # another expected output for the same input is another entry
     assert diary.record(AWKWARD[0], "rotten") != ids[0] and len(diary) == 5
+
+
+def test_record_while_another_connection_holds_the_write_lock_raises_then_recovers(
+    tmp_path, hold_write_lock, finishes_within
+):
+    path = tmp_path / "locked.sqlite"
+    diary = Diary(path, timeout=0.2)
+    release = hold_write_lock(path)  # a second real connection: BEGIN IMMEDIATE, never committed
+    for _ in range(2):
+        with pytest.raises(StoreLockedError, match="write lock") as err:
+            finishes_within(10, lambda: diary.record("a great film", "fresh"))
+        assert str(path) in str(err.value) and "try again" in str(err.value)
+    assert len(diary) == 0
+    release()
+    entry = finishes_within(10, lambda: diary.record("a great film", "fresh"))
+    assert diary.entries()["entry_id"].to_list() == [entry]
+    diary.verify()
+    diary.close()
 
 
 def test_bad_arguments_are_refused(diary):

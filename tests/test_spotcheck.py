@@ -18,6 +18,7 @@ from workbench import spotcheck
 from workbench.data import validate
 from workbench.errors import InputError, SchemaError
 from workbench.spotcheck import VerdictStore
+from workbench.store import StoreLockedError
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -126,8 +127,26 @@ def test_two_processes_writing_at_once_lose_nothing(tmp_path):
         assert order.index("bob") < len(order) - 1 - order[::-1].index("ann")
 
 
+def test_record_while_another_connection_holds_the_write_lock_raises_then_recovers(
+    tmp_path, hold_write_lock, finishes_within
+):
+    path = tmp_path / "locked.sqlite"
+    store = VerdictStore(path, timeout=0.2)
+    release = hold_write_lock(path)  # a second real connection: BEGIN IMMEDIATE, never committed
+    for _ in range(2):  # the second try must fail the same way, not hang on the store's own thread lock
+        with pytest.raises(StoreLockedError, match="write lock") as err:
+            finishes_within(10, lambda: store.record("a", "agree", reviewer="ann", label="fresh"))
+        assert str(path) in str(err.value) and "try again" in str(err.value)
+    assert store.reviews().height == 0  # nothing half-saved
+    release()
+    rid = finishes_within(10, lambda: store.record("a", "agree", reviewer="ann", label="fresh"))
+    assert store.reviews()["review_id"].to_list() == [rid]
+    assert finishes_within(10, lambda: store.undo("ann"))["review_id"] == rid
+    store.close()
+
+
 def test_wal_mode_and_record_fields(store):
-    assert store._conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert store._db.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     store.add_labels(pl.DataFrame({"id": ["a"], "labeler": ["m1"], "label": ["fresh"], "confidence": [0.9]}))
     rid = store.record("a", "wrong", reviewer="ann", labeler="m1", corrected_label="rotten", note="sarcasm")
     row = store.reviews().row(0, named=True)
@@ -288,3 +307,135 @@ def test_store_errors(tmp_path):
     s = VerdictStore.for_project("demo", root=tmp_path)
     assert s.path == tmp_path / "demo.sqlite"
     s.close()
+
+
+# --- review sessions (no widgets) --------------------------------------------------------------
+
+
+@pytest.fixture
+def review_frame():
+    return validate(
+        pl.DataFrame(
+            {
+                "text": [f"review {i}" for i in range(6)],
+                "origin": "synthetic",
+                "label": ["fresh", "rotten", "fresh", "rotten", "fresh", "fresh"],
+                "label_confidence": [0.9, 0.6, 0.7, 0.8, 0.55, 0.99],
+                "label_b": ["fresh", "fresh", "rotten", "rotten", "fresh", "rotten"],
+            }
+        )
+    )
+
+
+def _session(df, store, **kw):
+    labels = spotcheck.labels_long(
+        df, labelers={"model-a": "label", "model-b": "label_b"}, confidences={"model-a": "label_confidence"}
+    )
+    return spotcheck.ReviewSession(df, store, reviewer=kw.pop("reviewer", "ann"), labels=labels, **kw)
+
+
+def test_review_session_shows_judges_and_moves_on(review_frame, store):
+    ids = review_frame["id"].to_list()
+    s = _session(review_frame, store)
+    assert (s.total, s.position, s.current, s.done) == (6, 0, ids[0], False)
+    assert s.choices == ["fresh", "rotten"] and s.primary == "model-a"
+    assert s.item == {
+        "id": ids[0],
+        "text": "review 0",
+        "labels": [
+            {"labeler": "model-a", "label": "fresh", "confidence": 0.9},
+            {"labeler": "model-b", "label": "fresh", "confidence": None},
+        ],
+        "verdict": None,
+        "corrected_label": None,
+    }
+    assert s.shown_label == "fresh" and s.suggested_correction == "rotten"
+    rid = s.agree(note="clear")
+    assert s.position == 1 and s.counts == {"agree": 1, "wrong": 0, "unsure": 0, "total": 1}
+    saved = store.verdicts("ann").row(0, named=True)  # on disk when agree() returned
+    assert saved["review_id"] == rid and saved["example_id"] == ids[0] and saved["labeler"] == "model-a"
+    assert saved["label"] == "fresh" and saved["note"] == "clear"
+    # "wrong" needs a corrected label, and one other than the label shown; a refusal changes nothing
+    with pytest.raises(InputError, match="corrected label"):
+        s.wrong(None)
+    with pytest.raises(InputError, match="that is an agree"):
+        s.wrong("rotten")  # shown: rotten
+    assert s.position == 1 and store.reviews().height == 1
+    s.wrong("fresh")
+    assert store.verdicts("ann").row(1, named=True)["corrected_label"] == "fresh"
+    s.choose(0)  # shown fresh, choice 1 = fresh: agree
+    s.choose(0)  # shown rotten, choice 1 = fresh: wrong -> fresh
+    assert store.verdicts("ann")["verdict"].to_list() == ["agree", "wrong", "agree", "wrong"]
+    with pytest.raises(InputError, match="no choice 3"):
+        s.choose(2)
+    s.next()  # skip ids[4]
+    s.unsure()  # ids[5]; the next one not judged is the skipped one, from the start
+    assert s.current == ids[4] and s.counts == {"agree": 2, "wrong": 2, "unsure": 1, "total": 5}
+    s.agree()
+    assert s.done and s.current is None and s.item == {} and s.position == 6
+    with pytest.raises(InputError, match="done"):
+        s.agree()
+    s.previous()
+    assert not s.done and s.item["verdict"] == "unsure"  # going back shows the standing verdict
+    assert s.verdict_of(ids[1]) == {"verdict": "wrong", "corrected_label": "fresh"}
+    s.go(-5)
+    assert s.position == 0
+    s.go(99)
+    assert s.position == 6 and s.done
+
+
+def test_review_session_undo_and_resume(review_frame, store):
+    ids = review_frame["id"].to_list()
+    s = _session(review_frame, store, ids=ids[:4], queue="first")
+    s.agree(), s.wrong("fresh"), s.agree()
+    undone = s.undo()
+    assert undone is not None and undone["example_id"] == ids[2] and s.position == 2
+    assert s.counts["total"] == 2 and s.item["verdict"] is None
+    assert store.reviews(include_undone=True).height == 3 and store.verdicts("ann").height == 2
+    again = _session(
+        review_frame, store, ids=ids[:4], queue="first"
+    )  # a new kernel, days later: same store, same queue
+    assert again.position == 2 and again.counts == s.counts
+    bob = _session(review_frame, store, reviewer="bob", ids=ids[:4], queue="first")
+    assert bob.position == 0  # each reviewer at their own place
+    other = _session(review_frame, store, ids=ids[4:], queue="rest")
+    assert other.position == 0 and other.counts["total"] == 0  # counts are per queue
+    other.agree()
+    assert s.undo()["example_id"] == ids[4] and s.position == 2  # not in s's queue: s stays put
+    s.undo(), s.undo()
+    assert s.undo() is None and s.position == 0 and s.counts["total"] == 0
+
+
+def test_review_session_neighbours_and_bad_inputs(review_frame, store):
+    emb = np.eye(6, dtype=np.float32) + 0.1
+    emb[1] = emb[0] * 0.9 + 0.05
+    s = _session(review_frame, store, embeddings=emb)
+    near = s.neighbours(2)
+    assert [n["id"] for n in near][:1] == [review_frame["id"][1]] and len(near) == 2
+    assert near[0]["text"] == "review 1" and near[0]["labels"][0] == {
+        "labeler": "model-a",
+        "label": "rotten",
+        "confidence": 0.6,
+    }
+    s.go(s.total)
+    assert s.neighbours() == []
+    with pytest.raises(InputError, match="embeddings"):
+        _session(review_frame, store, queue="q2").neighbours()
+    with pytest.raises(InputError, match="reviewer"):
+        spotcheck.ReviewSession(review_frame, store, reviewer="")
+    with pytest.raises(InputError, match="not in the data"):
+        spotcheck.ReviewSession(review_frame, store, reviewer="ann", ids=["nope"], queue="q3")
+    with pytest.raises(InputError, match="one row per data row"):
+        spotcheck.ReviewSession(review_frame, store, reviewer="ann", embeddings=np.zeros((2, 3)))
+    with pytest.raises(InputError, match="'id' and 'text'"):
+        spotcheck.ReviewSession(review_frame.drop("text"), store, reviewer="ann")
+    default = spotcheck.ReviewSession(review_frame, store, reviewer="cy", queue="own-labels")
+    assert default.primary == "labeler" and default.shown_label == "fresh"
+
+
+def test_review_session_needs_no_widget_library():
+    code = "import sys, workbench.spotcheck; print(sorted(m for m in ('ipywidgets', 'anywidget', 'traitlets') if m in sys.modules))"
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)}
+    )
+    assert out.returncode == 0 and out.stdout.strip() == "[]", out.stderr

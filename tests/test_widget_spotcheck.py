@@ -155,3 +155,16 @@ def test_bad_inputs(df, store):
     w = _widget(df, store)
     w.action = {"kind": "dance"}
     assert "unknown action" in w.message
+
+
+def test_a_locked_store_shows_why_and_the_view_keeps_working(df, tmp_path, hold_write_lock, finishes_within):
+    locked = VerdictStore(tmp_path / "locked.sqlite", timeout=0.2)
+    w = _widget(df, locked)
+    release = hold_write_lock(locked.path)
+    finishes_within(10, w.agree)
+    assert "write lock" in w.message and w.position == 0 and w.counts["total"] == 0  # not saved, not moved on
+    finishes_within(10, w.agree)  # and the next click does not hang
+    release()
+    finishes_within(10, w.agree)
+    assert w.message == "" and w.position == 1 and locked.verdicts("ann").height == 1
+    locked.close()

@@ -9,6 +9,7 @@ fallback escapes it. Keyboard: `a` agree, `w` wrong (with the chosen corrected l
 from __future__ import annotations
 
 import html
+from collections.abc import Callable
 from typing import Any
 
 import anywidget
@@ -17,7 +18,7 @@ import polars as pl
 import traitlets
 
 from workbench import spotcheck
-from workbench.errors import InputError
+from workbench.errors import WorkbenchError
 
 LONG_TEXT = 600  # characters shown before a long text collapses behind "show all"
 
@@ -154,16 +155,19 @@ def _fmt_conf(value: Any) -> str:
 class SpotCheck(anywidget.AnyWidget):
     """Review labels side by side: the text, each labeler's label and confidence, and buttons.
 
-    `df`: the data (with `id`, `text`), `store`: a `workbench.spotcheck.VerdictStore` (every
-    verdict is written before the view moves on), `reviewer`: the reviewer's name. `ids`: the
-    review order (e.g. `spotcheck.sample(df, 50, "disagreement", ...)["id"]`; default: every row),
-    saved in the store as queue `queue`, so a new `SpotCheck` on the same store and queue resumes
-    where `reviewer` stopped. `labels`: the labelers' labels as a long frame
-    (`spotcheck.labels_long`; default the frame's own `label`); the first labeler is the one whose
-    label `agree` vouches for. `embeddings` (aligned with `df`) enable nearest neighbours on request.
+    A view of a `workbench.spotcheck.ReviewSession` (`.session`), which decides what is shown,
+    what comes next, the counts, undo and resume; the arguments are the session's. `df`: the data
+    (with `id`, `text`), `store`: a `workbench.spotcheck.VerdictStore` (every verdict is written
+    before the view moves on), `reviewer`: the reviewer's name. `ids`: the review order (e.g.
+    `spotcheck.sample(df, 50, "disagreement", ...)["id"]`; default: every row), saved in the store
+    as queue `queue`, so a new `SpotCheck` on the same store and queue resumes where `reviewer`
+    stopped. `labels`: the labelers' labels as a long frame (`spotcheck.labels_long`; default the
+    frame's own `label`); the first labeler is the one whose label `agree` vouches for.
+    `embeddings` (aligned with `df`) enable `k_neighbours` nearest neighbours on request.
 
     Drive it from Python with `agree()`, `wrong(label)`, `unsure()`, `choose(k)`, `undo()`,
     `next()`, `previous()`, `show_neighbours()`, or by setting the `action` trait as the view does.
+    A refused action (e.g. `wrong` with the label shown) leaves its reason in `message`.
     """
 
     _esm = _ESM
@@ -197,95 +201,58 @@ class SpotCheck(anywidget.AnyWidget):
         k_neighbours: int = 5,
         **kwargs: Any,
     ) -> None:
-        if "id" not in df.columns or "text" not in df.columns:
-            raise InputError("SpotCheck needs a frame with 'id' and 'text' columns (run workbench.data.validate).")
-        if not reviewer:
-            raise InputError("SpotCheck needs reviewer= (your name): every verdict is signed.")
-        if embeddings is not None and np.asarray(embeddings).shape[0] != df.height:
-            raise InputError(
-                f"embeddings must have one row per data row ({df.height}); got {np.asarray(embeddings).shape}."
-            )
-        self.df = df
-        self.store = store
-        self.embeddings = embeddings
+        self.session = spotcheck.ReviewSession(
+            df, store, reviewer=reviewer, ids=ids, queue=queue, labels=labels, choices=choices, embeddings=embeddings
+        )
         self.k_neighbours = k_neighbours
-        self._row = {i: r for r, i in enumerate(df["id"].to_list())}
-        self._texts = df["text"].to_list()
-        order = [str(i) for i in (df["id"] if ids is None else ids)]
-        unknown = [i for i in order if i not in self._row]
-        if unknown:
-            raise InputError(f"{len(unknown)} id(s) to review are not in the data, e.g. {unknown[:3]}.")
-        labels = spotcheck.labels_long(df) if labels is None else labels
-        self.labels = labels
-        self._labelers = list(dict.fromkeys(labels["labeler"].to_list()))
-        self.primary = self._labelers[0] if self._labelers else None
-        self._by_id: dict[str, list[dict[str, Any]]] = {}
-        for i, who, lab, conf in labels.select("id", "labeler", "label", "confidence").iter_rows():
-            self._by_id.setdefault(i, []).append({"labeler": who, "label": lab, "confidence": conf})
-        found = sorted({str(v) for v in labels["label"].drop_nulls().to_list()})
-        store.add_labels(labels.filter(pl.col("id").is_in(order)))
-        store.save_queue(queue, order, strategy="spotcheck")
-        self.queue_name = queue
-        self.order = order
-        self._mine: dict[str, dict[str, Any]] = {}
-        super().__init__(reviewer=reviewer, choices=choices or found, total=len(order), **kwargs)
-        self._reload_mine()
-        self._go(store.resume(queue, reviewer))
+        super().__init__(reviewer=reviewer, choices=self.session.choices, total=self.session.total, **kwargs)
+        self._sync()
+
+    @property
+    def store(self) -> spotcheck.VerdictStore:
+        return self.session.store
 
     # -- actions --------------------------------------------------------------------------------
 
     def agree(self) -> None:
-        self._verdict("agree")
+        self._verdict(lambda: self.session.agree(note=self.note))
 
     def wrong(self, label: str | None = None) -> None:
-        self._verdict("wrong", label if label is not None else self.corrected_label)
+        corrected = label if label is not None else self.corrected_label
+        self._verdict(lambda: self.session.wrong(corrected, note=self.note))
 
     def unsure(self) -> None:
-        self._verdict("unsure")
+        self._verdict(lambda: self.session.unsure(note=self.note))
 
     def choose(self, k: int) -> None:
         """The right label is choice `k` (0-based): agree when it is the shown label, else wrong with it."""
-        if not 0 <= k < len(self.choices):
-            self.message = f"there is no choice {k + 1}; choices are 1-{len(self.choices)}"
-            return
-        pick = self.choices[k]
-        if pick == self._shown_label():
-            self.agree()
-        else:
-            self.wrong(pick)
+        self._verdict(lambda: self.session.choose(k, note=self.note))
 
     def undo(self) -> None:
-        undone = self.store.undo(self.reviewer)
-        if undone is None:
-            self.message = "nothing to undo"
+        try:
+            undone = self.session.undo()
+        except WorkbenchError as exc:
+            self.message = str(exc)
             return
-        self._reload_mine()
-        target = undone["example_id"]
-        self.message = f"undid your {undone['verdict']} verdict"
-        self._go(self.order.index(target) if target in self.order else self.position)
+        self.message = "nothing to undo" if undone is None else f"undid your {undone['verdict']} verdict"
+        self._sync()
 
     def next(self) -> None:
-        self._go(min(self.position + 1, len(self.order)))
+        self.session.next()
+        self._sync()
 
     def previous(self) -> None:
-        self._go(max(self.position - 1, 0))
+        self.session.previous()
+        self._sync()
 
     def show_neighbours(self) -> None:
-        if self.embeddings is None:
-            self.message = "no embeddings given: pass embeddings= to see nearest neighbours"
+        try:
+            found = self.session.neighbours(self.k_neighbours)
+        except WorkbenchError as exc:
+            self.message = str(exc)
             return
-        if self.done:
-            return
-        idx, sims = spotcheck.nearest_neighbours(self.embeddings, self._row[self.item["id"]], self.k_neighbours)
-        ids = self.df["id"].to_list()
         self.neighbours = [
-            {
-                "id": ids[j],
-                "text": self._texts[j],
-                "similarity": float(s),
-                "labels": ", ".join(f"{x['labeler']}: {x['label']}" for x in self._by_id.get(ids[j], [])),
-            }
-            for j, s in zip(idx.tolist(), sims.tolist())
+            n | {"labels": ", ".join(f"{x['labeler']}: {x['label']}" for x in n["labels"])} for n in found
         ]
 
     @traitlets.observe("action")
@@ -315,70 +282,30 @@ class SpotCheck(anywidget.AnyWidget):
 
     # -- internals ------------------------------------------------------------------------------
 
-    def _shown_label(self) -> str | None:
-        for x in self.item.get("labels", []):
-            if x["labeler"] == self.primary:
-                return x["label"]
-        return None
-
-    def _verdict(self, verdict: str, corrected: str | None = None) -> None:
-        if self.done or not self.item:
-            self.message = "the queue is done; undo or go back to change a verdict"
+    def _verdict(self, record: Callable[[], int]) -> None:
+        try:
+            record()
+        except WorkbenchError as exc:  # refused or not saved (e.g. the store is locked): say why, stay put
+            self.message = str(exc)
             return
-        shown = self._shown_label()
-        if verdict == "wrong":
-            if not corrected:
-                self.message = "choose the corrected label first (or press its number)"
-                return
-            if corrected == shown:
-                self.message = f"'{corrected}' is the label shown; that is an agree"
-                return
-        example = self.item["id"]
-        self.store.record(
-            example,
-            verdict,
-            reviewer=self.reviewer,
-            corrected_label=corrected if verdict == "wrong" else None,
-            note=self.note,
-            labeler=self.primary,
-            label=shown,
-        )
-        self._mine[example] = {"verdict": verdict, "corrected_label": corrected if verdict == "wrong" else None}
         self.message = ""
         self.note = ""
-        nxt = next((i for i in range(self.position + 1, len(self.order)) if self.order[i] not in self._mine), None)
-        if nxt is None:
-            nxt = next((i for i in range(len(self.order)) if self.order[i] not in self._mine), len(self.order))
-        self._go(nxt)
-
-    def _reload_mine(self) -> None:
-        v = self.store.verdicts(self.reviewer)
-        self._mine = {
-            e: {"verdict": vd, "corrected_label": c}
-            for e, vd, c in v.select("example_id", "verdict", "corrected_label").iter_rows()
-        }
+        self._sync()
 
     def _go(self, position: int) -> None:
-        in_queue = [self._mine[i]["verdict"] for i in self.order if i in self._mine]
-        self.counts = {k: in_queue.count(k) for k in spotcheck.VERDICTS} | {"total": len(in_queue)}
+        self.session.go(position)
+        self._sync()
+
+    def _sync(self) -> None:
+        """Mirror the session's state in the traits the view draws."""
+        s = self.session
+        self.counts = s.counts
         self.neighbours = []
-        self.done = position >= len(self.order)
-        self.position = min(position, len(self.order))
-        if self.done:
-            self.item = {}
-            return
-        example = self.order[self.position]
-        mine = self._mine.get(example, {})
-        self.item = {
-            "id": example,
-            "text": self._texts[self._row[example]],
-            "labels": self._by_id.get(example, []),
-            "verdict": mine.get("verdict"),
-            "corrected_label": mine.get("corrected_label"),
-        }
-        shown = self._shown_label()
-        others = [c for c in self.choices if c != shown]
-        self.corrected_label = others[0] if others else ""
+        self.done = s.done
+        self.position = s.position
+        self.item = s.item
+        if not s.done:
+            self.corrected_label = s.suggested_correction
 
     # -- plain fallback -------------------------------------------------------------------------
 

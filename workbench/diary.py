@@ -8,31 +8,30 @@ and `compare(run_a, run_b)` lists the entries each run fixed or broke, and says 
 headline score improved while the diary got worse, the case where synthetic data "improves" a
 system in a way that does not matter.
 
-Storage is one SQLite file (WAL journal, `synchronous=FULL`, one transaction per write), so an
-entry is on disk when `record()` returns and a process killed mid-write loses nothing already
-recorded. Entries are never altered in place: `edit()` and `retire()` add a new version, SQLite
+Storage is one SQLite file (`workbench.store`: WAL journal, `synchronous=FULL`, one immediate
+transaction per write; `StoreLockedError` when another writer holds the lock past the timeout),
+so an entry is on disk when `record()` returns and a process killed mid-write loses nothing
+already recorded. Entries are never altered in place: `edit()` and `retire()` add a new version, SQLite
 triggers refuse UPDATE and DELETE, and every version carries a sha256 chained to the one before
 it, so `verify()` notices a file edited behind the diary's back.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import json
 import math
 import sqlite3
-import threading
 import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import polars as pl
 
 from workbench.errors import InputError, SchemaError, WorkbenchError, WorkbenchWarning
+from workbench.store import StoreFile, utc_now
 
 if TYPE_CHECKING:
     import altair as alt
@@ -62,7 +61,6 @@ _ENTRY_FIELDS = (
 )
 
 _DDL = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS entries (
     seq INTEGER PRIMARY KEY,
     entry_id TEXT NOT NULL,
@@ -146,10 +144,6 @@ RUN_SCHEMA: dict[str, Any] = {
 
 class DiaryIntegrityError(WorkbenchError):
     """The diary file was changed outside the diary: a version was edited or removed."""
-
-
-def _now() -> str:
-    return dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
 
 
 def _entry_hash(fields: Sequence[Any], previous: str) -> str:
@@ -382,7 +376,7 @@ def _label_predictions(predict_fn: Any, texts: list[str], classes: Sequence[Any]
     return [None if v is None else str(v) for v in arr.tolist()]
 
 
-class Diary:
+class Diary(StoreFile):
     """A failure diary in one SQLite file: `Diary("eval/failure_diary.sqlite")`.
 
     Record entries with `record()` or from evidence (`add_from_evidence`, `add_from_verdicts`,
@@ -390,68 +384,11 @@ class Diary:
     `evaluate()` and compare two runs with `compare()`. Safe across processes and after a crash.
     """
 
-    def __init__(self, path: str | Path, *, timeout: float = 60.0) -> None:
-        self.path = Path(path)
-        if self.path.is_dir():
-            raise InputError(f"{self.path} is a folder; pass a file path such as {self.path / 'diary.sqlite'}.")
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._lock = threading.Lock()
-        try:
-            self._conn = sqlite3.connect(self.path, timeout=timeout, isolation_level=None, check_same_thread=False)
-            self._conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
-            mode = self._conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-            self._conn.execute("PRAGMA synchronous = FULL")
-            with self._write() as c:
-                for stmt in filter(str.strip, _DDL.split(";\n")):
-                    c.execute(stmt)
-                c.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
-                c.execute("INSERT OR IGNORE INTO meta VALUES ('kind', 'workbench failure diary')")
-                version = c.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0]
-        except sqlite3.DatabaseError as exc:
-            raise InputError(f"{self.path} is not a usable failure diary ({exc}); pass a new file path.") from None
-        if str(version) != str(SCHEMA_VERSION):
-            raise InputError(
-                f"{self.path} is a diary of schema version {version}; this workbench reads {SCHEMA_VERSION}."
-            )
-        if str(mode).lower() != "wal":
-            raise InputError(f"{self.path}: SQLite refused WAL mode (got {mode!r}); put the diary on a local disk.")
-
-    # -- plumbing -------------------------------------------------------------------------------
-
-    class _Tx:
-        def __init__(self, conn: sqlite3.Connection, lock: threading.Lock) -> None:
-            self.conn, self.lock = conn, lock
-
-        def __enter__(self) -> sqlite3.Connection:
-            self.lock.acquire()
-            try:
-                self.conn.execute("BEGIN IMMEDIATE")
-            except BaseException:
-                self.lock.release()
-                raise
-            return self.conn
-
-        def __exit__(self, etype: Any, value: Any, tb: Any) -> None:
-            try:
-                self.conn.execute("COMMIT" if etype is None else "ROLLBACK")
-            finally:
-                self.lock.release()
-
-    def _write(self) -> Diary._Tx:
-        return Diary._Tx(self._conn, self._lock)
-
-    def close(self) -> None:
-        self._conn.close()
-
-    def __enter__(self) -> Diary:
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.close()
-
-    def integrity_check(self) -> str:
-        """SQLite's `PRAGMA integrity_check` ('ok' when the file is sound)."""
-        return str(self._conn.execute("PRAGMA integrity_check").fetchone()[0])
+    KIND = "failure diary"
+    DDL = _DDL
+    SCHEMA_VERSION = SCHEMA_VERSION
+    DEFAULT_NAME = "diary.sqlite"
+    META: ClassVar[Mapping[str, str]] = {"kind": "workbench failure diary"}
 
     def _append(self, c: sqlite3.Connection, fields: dict[str, Any]) -> None:
         last = c.execute("SELECT seq, sha256 FROM entries ORDER BY seq DESC LIMIT 1").fetchone()
@@ -516,7 +453,7 @@ class Diary:
             "author": _check_text(author, "author", allow_empty=True),
         }
         base = _entry_id(input, expected)
-        with self._write() as c:
+        with self._db.transaction() as c:
             entry_id, n = base, 1
             while True:
                 row = c.execute(
@@ -529,7 +466,7 @@ class Diary:
                     return entry_id
                 n += 1
                 entry_id = f"{base}-{n}"
-            self._append(c, {**fields, "entry_id": entry_id, "version": 1, "created_at": _now()})
+            self._append(c, {**fields, "entry_id": entry_id, "version": 1, "created_at": utc_now()})
         return entry_id
 
     def edit(
@@ -563,25 +500,25 @@ class Diary:
             changes["note"] = _check_text(note, "note", allow_empty=True)
         if not changes:
             raise InputError("edit() changes nothing; pass expected=, observed=, severity=, tags= or note=.")
-        with self._write() as c:
+        with self._db.transaction() as c:
             latest = self._latest(c, entry_id)
             if latest["status"] != "active":
                 raise InputError(f"diary entry {entry_id!r} is retired; record a new entry instead of editing it.")
             version = latest["version"] + 1
             fields = {**latest, **changes, "version": version, "reason": f"edit: {reason}", "author": author}
-            self._append(c, {**fields, "created_at": _now()})
+            self._append(c, {**fields, "created_at": utc_now()})
         return int(version)
 
     def retire(self, entry_id: str, *, reason: str, author: str = "") -> int:
         """Take an entry out of evaluation by adding a `retired` version (kept in `history()`)."""
         reason = _check_text(reason, "reason")
-        with self._write() as c:
+        with self._db.transaction() as c:
             latest = self._latest(c, entry_id)
             if latest["status"] == "retired":
                 return int(latest["version"])
             version = latest["version"] + 1
             fields = {**latest, "version": version, "status": "retired", "reason": f"retired: {reason}"}
-            self._append(c, {**fields, "author": author, "created_at": _now()})
+            self._append(c, {**fields, "author": author, "created_at": utc_now()})
         return int(version)
 
     # -- adding from evidence -----------------------------------------------------------------
@@ -815,9 +752,7 @@ class Diary:
     # -- reading ------------------------------------------------------------------------------
 
     def _versions(self, where: str = "", params: Sequence[Any] = ()) -> pl.DataFrame:
-        rows = self._conn.execute(
-            f"SELECT {', '.join(_ENTRY_FIELDS)} FROM entries {where} ORDER BY seq", tuple(params)
-        ).fetchall()
+        rows = self._db.rows(f"SELECT {', '.join(_ENTRY_FIELDS)} FROM entries {where} ORDER BY seq", tuple(params))
         data = [dict(zip(_ENTRY_FIELDS, r)) | {"tags": json.loads(r[6])} for r in rows]
         return pl.DataFrame(data, schema=ENTRY_SCHEMA, orient="row")
 
@@ -848,7 +783,7 @@ class Diary:
             "WHERE (entry_id, version) IN (SELECT entry_id, MAX(version) FROM entries GROUP BY entry_id)"
         )
         first = pl.DataFrame(
-            self._conn.execute("SELECT entry_id, created_at, seq FROM entries WHERE version = 1").fetchall(),
+            self._db.rows("SELECT entry_id, created_at, seq FROM entries WHERE version = 1"),
             schema={"entry_id": pl.String, "recorded_at": pl.String, "_first": pl.Int64},
             orient="row",
         )
@@ -875,7 +810,7 @@ class Diary:
 
     def get(self, entry_id: str) -> dict[str, Any]:
         """The current version of one entry as a dict."""
-        row = self._latest(self._conn, entry_id)
+        row = self._latest(self._db.conn, entry_id)
         return row | {"tags": json.loads(row["tags"]), "provenance": json.loads(row["provenance"])}
 
     def __len__(self) -> int:
@@ -886,9 +821,7 @@ class Diary:
 
     def verify(self) -> None:
         """Raise `DiaryIntegrityError` if any stored version was edited, or removed from before the last one."""
-        rows = self._conn.execute(
-            f"SELECT seq, {', '.join(_ENTRY_FIELDS)}, sha256 FROM entries ORDER BY seq"
-        ).fetchall()
+        rows = self._db.rows(f"SELECT seq, {', '.join(_ENTRY_FIELDS)}, sha256 FROM entries ORDER BY seq")
         previous, expected_seq = "", 1
         problems: list[str] = []
         versions: dict[str, int] = {}
@@ -941,7 +874,7 @@ class Diary:
             if not math.isfinite(headline):
                 raise InputError(f"headline must be a finite number; got {headline!r}.")
         self.verify()
-        if self._conn.execute("SELECT 1 FROM runs WHERE run = ?", (run_name,)).fetchone():
+        if self._db.execute("SELECT 1 FROM runs WHERE run = ?", (run_name,)).fetchone():
             raise InputError(f"the diary already has a run {run_name!r}; runs are never overwritten, pick a new name.")
         current = self.entries()
         if current.height == 0:
@@ -954,10 +887,10 @@ class Diary:
         else:
             passed = [bool(match(e, a)) for e, a in zip(expected, answers)]
         ids, versions = current["entry_id"].to_list(), current["version"].to_list()
-        with self._write() as c:
+        with self._db.transaction() as c:
             c.execute(
                 "INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (run_name, headline, headline_name, int(higher_is_better), note, _now(), len(ids), sum(passed)),
+                (run_name, headline, headline_name, int(higher_is_better), note, utc_now(), len(ids), sum(passed)),
             )
             c.executemany(
                 "INSERT INTO outcomes VALUES (?, ?, ?, ?, ?)",
@@ -967,14 +900,14 @@ class Diary:
 
     def runs(self) -> pl.DataFrame:
         """Every evaluated run, oldest first: headline, entries evaluated and passed."""
-        rows = self._conn.execute(
+        rows = self._db.rows(
             "SELECT run, headline, headline_name, higher_is_better, note, created_at, n_entries, n_passed "
             "FROM runs ORDER BY created_at, run"
-        ).fetchall()
+        )
         return pl.DataFrame([(*r[:3], bool(r[3]), *r[4:]) for r in rows], schema=RUN_SCHEMA, orient="row")
 
     def _run(self, run_name: str) -> tuple[Any, ...]:
-        row = self._conn.execute(
+        row = self._db.execute(
             "SELECT headline, headline_name, higher_is_better FROM runs WHERE run = ?", (run_name,)
         ).fetchone()
         if row is None:
@@ -985,12 +918,12 @@ class Diary:
     def outcomes(self, run_name: str) -> pl.DataFrame:
         """One row per entry evaluated in `run_name`: the entry (as evaluated), the answer and `passed`."""
         self._run(run_name)
-        rows = self._conn.execute(
+        rows = self._db.rows(
             "SELECT o.entry_id, o.version, e.input, e.expected, o.observed, o.passed, e.severity, e.tags "
             "FROM outcomes o JOIN entries e ON e.entry_id = o.entry_id AND e.version = o.version "
             "WHERE o.run = ? ORDER BY e.seq",
             (run_name,),
-        ).fetchall()
+        )
         return pl.DataFrame(
             [(*r[:5], bool(r[5]), r[6], json.loads(r[7])) for r in rows],
             schema={

@@ -1,8 +1,9 @@
-"""Human spot checks of synthetic labels: a verdict store that survives crashes, and sampling strategies.
+"""Human spot checks of synthetic labels: a verdict store that survives crashes, review sessions, sampling.
 
-`VerdictStore` keeps every verdict in one SQLite file per project (WAL journal, `synchronous=FULL`,
-one transaction per verdict): a verdict is on disk when `record()` returns, a killed kernel loses
-nothing already recorded, and several kernels can write to one store at once. A verdict says of a
+`VerdictStore` keeps every verdict in one SQLite file per project (`workbench.store`: WAL journal,
+`synchronous=FULL`, one immediate transaction per verdict): a verdict is on disk when `record()`
+returns, a killed kernel loses nothing already recorded, and several kernels can write to one
+store at once. A verdict says of a
 shown label: `agree`, `wrong` (with the corrected label) or `unsure`, by a named reviewer, with a
 note. Several labelers per example (`add_labels`) and several reviewers per example are
 first-class; `undo` withdraws a reviewer's latest verdict (kept in the history, marked undone);
@@ -12,14 +13,15 @@ review queues are stored too, so `resume` finds where a reviewer stopped days la
 `lowest_confidence`, `disagreement` (between labelers), `suspicion` (`suspect_labels` ranking) or
 `cluster` (round robin over k-means clusters of the embeddings). Every strategy is seeded.
 `apply_verdicts` exports the human labels into the `reference_label` column the label checks use.
+
+`ReviewSession` is one reviewer working through one queue: which example is shown, which comes
+next, the counts, "a wrong verdict needs another label", undo and resume. `widgets.SpotCheck`
+mirrors its state and calls it; it computes nothing itself.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import math
-import sqlite3
-import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -28,13 +30,13 @@ import numpy as np
 import polars as pl
 
 from workbench.errors import InputError, SchemaError
+from workbench.store import StoreFile, utc_now
 
 VERDICTS = ("agree", "wrong", "unsure")
 STRATEGIES = ("random", "stratified", "lowest_confidence", "disagreement", "suspicion", "cluster")
 SCHEMA_VERSION = 1
 
 _DDL = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS labels (
     example_id TEXT NOT NULL, labeler TEXT NOT NULL, label TEXT, confidence REAL,
     PRIMARY KEY (example_id, labeler)
@@ -68,10 +70,6 @@ _REVIEW_SCHEMA = {
 }
 
 
-def _now() -> str:
-    return dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
-
-
 def human_label(verdict: str, label: str | None, corrected_label: str | None) -> str | None:
     """The label a verdict vouches for: the shown label if `agree`, the correction if `wrong`, none if `unsure`."""
     if verdict == "agree":
@@ -81,34 +79,21 @@ def human_label(verdict: str, label: str | None, corrected_label: str | None) ->
     return None
 
 
-class VerdictStore:
+class VerdictStore(StoreFile):
     """Reviewers' verdicts on labels, in one SQLite file (WAL) per project.
 
     `VerdictStore("reviews/my_project.sqlite")` or `VerdictStore.for_project("my_project")`
     (under `.workbench/spotcheck/`). Safe across processes: each write is one immediate
-    transaction, committed with a full sync before `record` returns.
+    transaction (`workbench.store.Store`), committed with a full sync before `record` returns. A
+    write that cannot get the file's lock within `timeout` seconds (another process left a
+    transaction open) raises `workbench.store.StoreLockedError`, saves nothing, and the store
+    keeps working once the other writer lets go.
     """
 
-    def __init__(self, path: str | Path, *, timeout: float = 60.0) -> None:
-        self.path = Path(path)
-        if self.path.is_dir():
-            raise InputError(f"{self.path} is a folder; pass a file path such as {self.path / 'spotcheck.sqlite'}.")
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._lock = threading.Lock()  # one connection per store; widget callbacks may come from other threads
-        try:
-            self._conn = sqlite3.connect(self.path, timeout=timeout, isolation_level=None, check_same_thread=False)
-            self._conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
-            mode = self._conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-            self._conn.execute("PRAGMA synchronous = FULL")
-            self._conn.execute("PRAGMA foreign_keys = ON")
-            with self._write() as c:
-                for stmt in filter(str.strip, _DDL.split(";")):
-                    c.execute(stmt)
-                c.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
-        except sqlite3.DatabaseError as exc:
-            raise InputError(f"{self.path} is not a usable verdict store ({exc}); pass a new file path.") from None
-        if mode.lower() != "wal":
-            raise InputError(f"{self.path}: SQLite refused WAL mode (got {mode!r}); put the store on a local disk.")
+    KIND = "verdict store"
+    DDL = _DDL
+    SCHEMA_VERSION = SCHEMA_VERSION
+    DEFAULT_NAME = "spotcheck.sqlite"
 
     @classmethod
     def for_project(cls, project: str, root: str | Path = ".workbench/spotcheck") -> VerdictStore:
@@ -119,42 +104,8 @@ class VerdictStore:
 
     # -- plumbing -------------------------------------------------------------------------------
 
-    class _Tx:
-        def __init__(self, conn: sqlite3.Connection, lock: threading.Lock | None) -> None:
-            self.conn, self.lock = conn, lock
-
-        def __enter__(self) -> sqlite3.Connection:
-            if self.lock is not None:
-                self.lock.acquire()
-            self.conn.execute("BEGIN IMMEDIATE")
-            return self.conn
-
-        def __exit__(self, etype: Any, value: Any, tb: Any) -> None:
-            try:
-                self.conn.execute("COMMIT" if etype is None else "ROLLBACK")
-            finally:
-                if self.lock is not None:
-                    self.lock.release()
-
-    def _write(self) -> VerdictStore._Tx:
-        return VerdictStore._Tx(self._conn, self._lock)
-
     def _frame(self, sql: str, params: Sequence[Any], schema: dict[str, Any]) -> pl.DataFrame:
-        rows = self._conn.execute(sql, tuple(params)).fetchall()
-        return pl.DataFrame(rows, schema=schema, orient="row")
-
-    def close(self) -> None:
-        self._conn.close()
-
-    def __enter__(self) -> VerdictStore:
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.close()
-
-    def integrity_check(self) -> str:
-        """SQLite's `PRAGMA integrity_check` ('ok' when the file is sound)."""
-        return str(self._conn.execute("PRAGMA integrity_check").fetchone()[0])
+        return pl.DataFrame(self._db.rows(sql, params), schema=schema, orient="row")
 
     # -- labels ---------------------------------------------------------------------------------
 
@@ -171,7 +122,7 @@ class VerdictStore:
             (str(i), str(who), None if lab is None else str(lab), None if c is None else float(c))
             for i, who, lab, c in zip(labels["id"], labels["labeler"], labels["label"], conf)
         ]
-        with self._write() as c:
+        with self._db.transaction() as c:
             c.executemany("INSERT OR REPLACE INTO labels VALUES (?, ?, ?, ?)", rows)
         return len(rows)
 
@@ -210,7 +161,7 @@ class VerdictStore:
             raise InputError("a 'wrong' verdict needs corrected_label= (the right label); use 'unsure' if unknown.")
         if verdict != "wrong" and corrected_label is not None:
             raise InputError(f"corrected_label= goes with verdict 'wrong' only; got verdict {verdict!r}.")
-        with self._write() as c:
+        with self._db.transaction() as c:
             if label is None and labeler is not None:
                 row = c.execute(
                     "SELECT label FROM labels WHERE example_id = ? AND labeler = ?", (str(example_id), labeler)
@@ -219,7 +170,7 @@ class VerdictStore:
             cur = c.execute(
                 "INSERT INTO reviews (example_id, reviewer, labeler, label, verdict, corrected_label, note, created_at) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (str(example_id), reviewer, labeler, label, verdict, corrected_label, note or "", _now()),
+                (str(example_id), reviewer, labeler, label, verdict, corrected_label, note or "", utc_now()),
             )
             review_id = cur.lastrowid
         assert review_id is not None
@@ -227,14 +178,14 @@ class VerdictStore:
 
     def undo(self, reviewer: str) -> dict[str, Any] | None:
         """Withdraw `reviewer`'s latest standing verdict (kept in the history as undone); returns it, or None."""
-        with self._write() as c:
+        with self._db.transaction() as c:
             row = c.execute(
                 "SELECT * FROM reviews WHERE reviewer = ? AND undone_at IS NULL ORDER BY review_id DESC LIMIT 1",
                 (reviewer,),
             ).fetchone()
             if row is None:
                 return None
-            undone = _now()
+            undone = utc_now()
             c.execute("UPDATE reviews SET undone_at = ? WHERE review_id = ?", (undone, row[0]))
         out = dict(zip(_REVIEW_SCHEMA, row))
         out["undone_at"] = undone
@@ -304,13 +255,13 @@ class VerdictStore:
                     f"queue {name!r} already exists with other examples ({len(existing)}); resume it or pick a new name."
                 )
             return
-        with self._write() as c:
-            c.execute("INSERT INTO queue_info VALUES (?, ?, ?, ?)", (name, strategy, seed, _now()))
+        with self._db.transaction() as c:
+            c.execute("INSERT INTO queue_info VALUES (?, ?, ?, ?)", (name, strategy, seed, utc_now()))
             c.executemany("INSERT INTO queues VALUES (?, ?, ?)", [(name, i, e) for i, e in enumerate(ids)])
 
     def queue(self, name: str) -> list[str]:
         """The ids of queue `name` in order ([] when there is no such queue)."""
-        rows = self._conn.execute("SELECT example_id FROM queues WHERE name = ? ORDER BY position", (name,)).fetchall()
+        rows = self._db.rows("SELECT example_id FROM queues WHERE name = ? ORDER BY position", (name,))
         return [r[0] for r in rows]
 
     def queues(self) -> pl.DataFrame:
@@ -518,3 +469,234 @@ def nearest_neighbours(embeddings: np.ndarray, index: int, k: int = 5) -> tuple[
     top = np.argpartition(-sims, k - 1)[:k]
     top = top[np.lexsort((top, -sims[top]))]
     return top.astype(np.int64), sims[top]
+
+
+# --- review sessions ---------------------------------------------------------------------------
+
+
+class ReviewSession:
+    """One reviewer working through one review queue: what is shown, what comes next, counts, undo, resume.
+
+    `df`: the data (with `id`, `text`); `store`: the `VerdictStore` every verdict is written to
+    before the session moves on; `reviewer`: who signs the verdicts. `ids`: the review order
+    (e.g. `sample(df, 50, "disagreement", ...)["id"]`; default every row), saved in the store as
+    queue `queue`, so a new session on the same store and queue resumes at the first example
+    `reviewer` has not judged. `labels`: the labelers' labels as a long frame (`labels_long`;
+    default the frame's own `label`); the first labeler is the one whose label a verdict judges
+    (`primary`). `choices`: the labels a reviewer may pick (default every label seen).
+    `embeddings` (aligned with `df`) enable `neighbours()`.
+
+    State: `position` (0-based; `total` when the queue is done), `current` (the id shown, None when
+    done), `item`, `counts`. Actions: `agree()`, `wrong(label)`, `unsure()`, `choose(k)` ("the
+    right label is choice k"), `undo()`, `next()`, `previous()`, `go(position)`. A verdict that
+    cannot be recorded raises `InputError` (the queue is done, `wrong` without a corrected label
+    or with the label shown) and changes nothing. After a verdict the session moves to the next
+    example the reviewer has not judged (after the current one, else from the start).
+    """
+
+    def __init__(
+        self,
+        df: pl.DataFrame,
+        store: VerdictStore,
+        *,
+        reviewer: str,
+        ids: Sequence[Any] | pl.Series | None = None,
+        queue: str = "default",
+        labels: pl.DataFrame | None = None,
+        choices: Sequence[str] | None = None,
+        embeddings: np.ndarray | None = None,
+    ) -> None:
+        if "id" not in df.columns or "text" not in df.columns:
+            raise InputError(
+                "a review session needs a frame with 'id' and 'text' columns (run workbench.data.validate)."
+            )
+        if not reviewer or not isinstance(reviewer, str):
+            raise InputError("a review session needs reviewer= (your name): every verdict is signed.")
+        if embeddings is not None:
+            embeddings = np.asarray(embeddings)
+            if embeddings.ndim != 2 or embeddings.shape[0] != df.height:
+                raise InputError(
+                    f"embeddings must have one row per data row ({df.height}); got shape {embeddings.shape}."
+                )
+        self.df, self.store, self.reviewer, self.queue, self.embeddings = df, store, reviewer, queue, embeddings
+        self._ids = [str(i) for i in df["id"].to_list()]
+        self._row = {i: r for r, i in enumerate(self._ids)}
+        self._texts = df["text"].to_list()
+        self.order = [str(i) for i in (df["id"] if ids is None else ids)]
+        unknown = [i for i in self.order if i not in self._row]
+        if unknown:
+            raise InputError(f"{len(unknown)} id(s) to review are not in the data, e.g. {unknown[:3]}.")
+        self.labels = labels_long(df) if labels is None else labels
+        self.labelers = list(dict.fromkeys(self.labels["labeler"].to_list()))
+        self.primary: str | None = self.labelers[0] if self.labelers else None
+        self._by_id: dict[str, list[dict[str, Any]]] = {}
+        for i, who, lab, conf in self.labels.select("id", "labeler", "label", "confidence").iter_rows():
+            self._by_id.setdefault(str(i), []).append({"labeler": who, "label": lab, "confidence": conf})
+        seen = sorted({str(v) for v in self.labels["label"].drop_nulls().to_list()})
+        self.choices = [str(c) for c in choices] if choices else seen
+        store.add_labels(self.labels.filter(pl.col("id").is_in(self.order)))
+        store.save_queue(queue, self.order, strategy="spotcheck")
+        self._mine: dict[str, dict[str, Any]] = {}
+        self._reload()
+        self.position = 0
+        self.go(store.resume(queue, reviewer))
+
+    # -- state ----------------------------------------------------------------------------------
+
+    @property
+    def total(self) -> int:
+        return len(self.order)
+
+    @property
+    def done(self) -> bool:
+        """Whether the session is past the last example (every one judged, or the reviewer went past it)."""
+        return self.position >= self.total
+
+    @property
+    def current(self) -> str | None:
+        """The id of the example shown, or None when the queue is done."""
+        return None if self.done else self.order[self.position]
+
+    def labels_of(self, example_id: str) -> list[dict[str, Any]]:
+        """Each labeler's `label` and `confidence` for one example, primary labeler first."""
+        return list(self._by_id.get(example_id, []))
+
+    def verdict_of(self, example_id: str) -> dict[str, Any] | None:
+        """The reviewer's standing verdict on an example: {'verdict', 'corrected_label'}, or None."""
+        mine = self._mine.get(example_id)
+        return None if mine is None else dict(mine)
+
+    @property
+    def item(self) -> dict[str, Any]:
+        """What to show: `id`, `text`, `labels` (each labeler's), and the reviewer's standing
+        `verdict` and `corrected_label` (None when not judged yet); {} when the queue is done."""
+        example = self.current
+        if example is None:
+            return {}
+        mine = self._mine.get(example, {})
+        return {
+            "id": example,
+            "text": self._texts[self._row[example]],
+            "labels": self.labels_of(example),
+            "verdict": mine.get("verdict"),
+            "corrected_label": mine.get("corrected_label"),
+        }
+
+    @property
+    def shown_label(self) -> str | None:
+        """The primary labeler's label of the current example: what `agree` vouches for."""
+        example = self.current
+        if example is None:
+            return None
+        return next((x["label"] for x in self._by_id.get(example, []) if x["labeler"] == self.primary), None)
+
+    @property
+    def suggested_correction(self) -> str:
+        """The first choice other than the shown label: the preselected label for `wrong` ('' if none)."""
+        shown = self.shown_label
+        return next((c for c in self.choices if c != shown), "")
+
+    @property
+    def counts(self) -> dict[str, int]:
+        """The reviewer's standing verdicts on this queue: {'agree', 'wrong', 'unsure', 'total'}."""
+        kinds = [self._mine[i]["verdict"] for i in self.order if i in self._mine]
+        return {k: kinds.count(k) for k in VERDICTS} | {"total": len(kinds)}
+
+    # -- actions --------------------------------------------------------------------------------
+
+    def record(self, verdict: str, corrected_label: str | None = None, *, note: str = "") -> int:
+        """Save a verdict on the current example (on disk when this returns), then move to the next
+        example not yet judged. Returns the verdict's `review_id`."""
+        example = self.current
+        if example is None:
+            raise InputError("the queue is done; undo or go back to change a verdict.")
+        shown = self.shown_label
+        if verdict == "wrong":
+            if not corrected_label:
+                raise InputError("a 'wrong' verdict needs the corrected label; choose it first.")
+            if corrected_label == shown:
+                raise InputError(f"'{corrected_label}' is the label shown; that is an agree.")
+        review_id = self.store.record(
+            example,
+            verdict,
+            reviewer=self.reviewer,
+            corrected_label=corrected_label,
+            note=note,
+            labeler=self.primary,
+            label=shown,
+        )
+        self._mine[example] = {"verdict": verdict, "corrected_label": corrected_label if verdict == "wrong" else None}
+        after = (i for i in range(self.position + 1, self.total) if self.order[i] not in self._mine)
+        anywhere = (i for i in range(self.total) if self.order[i] not in self._mine)
+        self.go(next(after, next(anywhere, self.total)))
+        return review_id
+
+    def agree(self, *, note: str = "") -> int:
+        return self.record("agree", note=note)
+
+    def wrong(self, corrected_label: str | None, *, note: str = "") -> int:
+        return self.record("wrong", corrected_label, note=note)
+
+    def unsure(self, *, note: str = "") -> int:
+        return self.record("unsure", note=note)
+
+    def choose(self, k: int, *, note: str = "") -> int:
+        """The right label is `choices[k]` (0-based): agree when it is the label shown, else wrong with it."""
+        if not 0 <= k < len(self.choices):
+            raise InputError(f"there is no choice {k + 1}; choices are 1-{len(self.choices)}.")
+        pick = self.choices[k]
+        return self.agree(note=note) if pick == self.shown_label else self.wrong(pick, note=note)
+
+    def undo(self) -> dict[str, Any] | None:
+        """Withdraw the reviewer's latest verdict (`VerdictStore.undo`) and go to its example when it is
+        in this queue. Returns the withdrawn verdict, or None when there was nothing to undo."""
+        undone = self.store.undo(self.reviewer)
+        if undone is None:
+            return None
+        self._reload()
+        target = undone["example_id"]
+        self.go(self.order.index(target) if target in self.order else self.position)
+        return undone
+
+    def go(self, position: int) -> None:
+        """Show the example at `position` (clamped to 0..total; total means done)."""
+        self.position = max(0, min(int(position), self.total))
+
+    def next(self) -> None:
+        self.go(self.position + 1)
+
+    def previous(self) -> None:
+        self.go(self.position - 1)
+
+    def neighbours(self, k: int = 5) -> list[dict[str, Any]]:
+        """The `k` rows most similar to the current example (cosine on `embeddings`), most similar
+        first: `id`, `text`, `similarity`, `labels` (each labeler's). [] when the queue is done."""
+        if self.embeddings is None:
+            raise InputError("no embeddings given: pass embeddings= to see nearest neighbours.")
+        example = self.current
+        if example is None:
+            return []
+        idx, sims = nearest_neighbours(self.embeddings, self._row[example], k)
+        return [
+            {
+                "id": self._ids[j],
+                "text": self._texts[j],
+                "similarity": float(s),
+                "labels": self.labels_of(self._ids[j]),
+            }
+            for j, s in zip(idx.tolist(), sims.tolist())
+        ]
+
+    def _reload(self) -> None:
+        v = self.store.verdicts(self.reviewer)
+        self._mine = {
+            e: {"verdict": vd, "corrected_label": c}
+            for e, vd, c in v.select("example_id", "verdict", "corrected_label").iter_rows()
+        }
+
+    def __repr__(self) -> str:
+        c = self.counts
+        return (
+            f"ReviewSession({self.reviewer!r}, queue {self.queue!r}: {c['total']} of {self.total} judged, "
+            f"at {min(self.position + 1, self.total)})"
+        )
