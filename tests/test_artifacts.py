@@ -181,23 +181,6 @@ def test_markov_text_is_caught_weakly_not_as_a_template(real_pool):
 # --- statistics and plumbing ---------------------------------------------------------------------
 
 
-def test_delong_auc_matches_sklearn():
-    from sklearn.metrics import roc_auc_score
-
-    rng = np.random.default_rng(0)
-    y = rng.random(300) < 0.4
-    s = rng.normal(size=300) + y
-    auc, var = A.delong_auc(y, s)
-    assert auc == pytest.approx(roc_auc_score(y, s))
-    # DeLong's variance is close to the bootstrap variance
-    boots = []
-    for _ in range(400):
-        i = rng.integers(0, 300, 300)
-        boots.append(roc_auc_score(y[i], s[i]))
-    assert var == pytest.approx(np.var(boots), rel=0.3)
-    assert A.delong_auc(np.array([0, 0, 1, 1]), np.array([0.1, 0.2, 0.8, 0.9])) == (1.0, 0.0)
-
-
 def test_identical_features_are_merged():
     F = np.array([[1, 10, 5], [0, 0, 3], [1, 10, 1], [0, 0, 2]], dtype=float)
     groups = A._merge_identical([0, 1, 2], lambda j: F[:, j], ["a", "b", "c"], 5)

@@ -288,11 +288,6 @@ def test_label_bias_errors(reviews):
         L.label_bias_test(df, features=("shoe_size",))
 
 
-def test_holm_adjustment():
-    adjusted = L.holm([0.01, 0.04, 0.03, 0.005])
-    assert adjusted.tolist() == pytest.approx([0.03, 0.06, 0.06, 0.02])
-
-
 def test_label_bias_check(reviews):
     check = all_checks()["label_bias"]
     biased = demo.biased_labeler(reviews.sample(800, seed=1), seed=0)

@@ -26,6 +26,7 @@ import numpy as np
 import polars as pl
 
 from workbench.errors import InputError
+from workbench.stats import percentile_interval
 
 if TYPE_CHECKING:
     from workbench.perturb import SensitivityReport
@@ -214,8 +215,8 @@ def ece_interval(
         return ece, math.nan, math.nan
     rng = np.random.default_rng(seed)
     boots = [_ece(conf[i], correct[i], n_bins) for i in rng.integers(0, len(y), size=(n_boot, len(y)))]
-    lo, hi = np.percentile(boots, [2.5, 97.5])
-    return ece, float(lo), float(hi)
+    lo, hi = percentile_interval(boots, 0.95)
+    return ece, lo, hi
 
 
 def calibration_under_shift(

@@ -45,6 +45,7 @@ from workbench import lexicon
 from workbench.calibration import check_probabilities
 from workbench.data import _as_polars, _missing_message, stable_ids
 from workbench.errors import InputError, SchemaError
+from workbench.stats import mean_interval, wilson_interval
 
 if TYPE_CHECKING:
     import altair as alt
@@ -613,34 +614,6 @@ def diff_spans(before: str, after: str) -> list[tuple[str, str]]:
 
 
 # --- sensitivity ----------------------------------------------------------------------------------
-
-Z95 = 1.959963984540054
-
-
-def wilson_interval(k: int, n: int, z: float = Z95) -> tuple[float, float]:
-    """Wilson score interval for a binomial proportion k/n (NaN when n = 0)."""
-    if n == 0:
-        return math.nan, math.nan
-    p = k / n
-    denom = 1 + z * z / n
-    centre = (p + z * z / (2 * n)) / denom
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    return max(0.0, centre - half), min(1.0, centre + half)
-
-
-def mean_interval(x: np.ndarray) -> tuple[float, float, float]:
-    """Mean and its 95% t interval (NaN interval for fewer than two values)."""
-    from scipy import stats
-
-    x = np.asarray(x, dtype=np.float64)
-    if x.size == 0:
-        return math.nan, math.nan, math.nan
-    m = float(x.mean())
-    if x.size < 2:
-        return m, math.nan, math.nan
-    se = float(x.std(ddof=1)) / math.sqrt(x.size)
-    t = float(stats.t.ppf(0.975, x.size - 1))
-    return m, m - t * se, m + t * se
 
 
 class _Predictor:

@@ -39,9 +39,20 @@ from scipy import sparse, stats
 from workbench.checks import register
 from workbench.checks.base import Check, CheckResult, Context
 from workbench.errors import InputError
+from workbench.stats import (
+    Z95,
+    Estimate,
+    auc_interval,
+    column_aucs,
+    delong_auc,
+    fisher_exact_p,
+    newcombe_interval,
+    normal_sf,
+    proportion,
+    z_upper,
+)
 
-Z_SIMULTANEOUS = float(stats.norm.isf(0.05 / 4))  # two intervals, two-sided: 97.5% each
-Z95 = float(stats.norm.isf(0.025))
+Z_SIMULTANEOUS = z_upper(0.05 / 4)  # two intervals, two-sided: 97.5% each
 _TOKEN = re.compile(r"\w+(?:['’]\w+)*|[^\w\s]")
 _WORDS = re.compile(r"\w+(?:['’]\w+)*")
 START, END = "[start]", "[end]"
@@ -147,28 +158,6 @@ def _ngrams(text: str, n_max: int = 2) -> list[str]:
 # --- statistics ----------------------------------------------------------------------------------
 
 
-def delong_auc(y: np.ndarray, scores: np.ndarray) -> tuple[float, float]:
-    """AUC of `scores` for binary `y` and its DeLong variance (DeLong et al. 1988)."""
-    y = np.asarray(y).astype(bool)
-    s = np.asarray(scores, dtype=np.float64)
-    pos, neg = s[y], s[~y]
-    m, n = len(pos), len(neg)
-    if m == 0 or n == 0:
-        raise InputError("AUC needs rows of both classes.")
-    tz = stats.rankdata(np.concatenate([pos, neg]))
-    tx, ty = stats.rankdata(pos), stats.rankdata(neg)
-    auc = (tz[:m].sum() - m * (m + 1) / 2) / (m * n)
-    v10 = (tz[:m] - tx) / n
-    v01 = 1 - (tz[m:] - ty) / m
-    var = (np.var(v10, ddof=1) / m if m > 1 else 0.0) + (np.var(v01, ddof=1) / n if n > 1 else 0.0)
-    return float(auc), float(var)
-
-
-def _interval(auc: float, var: float, z: float) -> tuple[float, float]:
-    se = math.sqrt(max(var, 0.0))
-    return max(0.0, auc - z * se), min(1.0, auc + z * se)
-
-
 def _folds(y: np.ndarray, folds: int) -> int:
     smallest = int(np.bincount(y).min()) if len(y) else 0
     return max(2, min(folds, smallest))
@@ -204,15 +193,8 @@ def _cv_auc(X: Any, y: np.ndarray, folds: int, repeats: int, seed: int, z: float
         variances.append(float(np.mean([v for _, v in per_class])))
     auc = float(np.mean(aucs))
     var = float(np.mean(variances))
-    lo, hi = _interval(auc, var, z)
+    lo, hi = auc_interval(auc, var, z)
     return {"auc": auc, "lo": lo, "hi": hi, "se": math.sqrt(max(var, 0.0)), "folds": len(aucs)}
-
-
-def _rank_auc(values: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Per-column AUC of `values` (n, d) for binary `y` (Mann-Whitney, ties averaged)."""
-    ranks = stats.rankdata(values, axis=0)
-    m, n = int(y.sum()), int((~y).sum())
-    return (ranks[y].sum(0) - m * (m + 1) / 2) / (m * n)
 
 
 def _merge_identical(order: list[int], columns: Any, names: list[str], limit: int) -> list[tuple[int, list[str]]]:
@@ -236,7 +218,7 @@ def _merge_identical(order: list[int], columns: Any, names: list[str], limit: in
 
 
 def _rank_surface(F: np.ndarray, y: np.ndarray, top_k: int, positive: str, negative: str) -> list[dict[str, Any]]:
-    aucs = _rank_auc(F, y)
+    aucs = column_aucs(F, y)
     strength = np.abs(aucs - 0.5)
     order = [int(j) for j in np.argsort(-strength, kind="stable") if F[:, j].std() > 0]
     groups = _merge_identical(order, lambda j: F[:, j], list(SURFACE_FEATURES), top_k)
@@ -478,7 +460,7 @@ def token_label_stats(
     total, by_label, rows = counts(syn)
     vocab = sorted(t for t, n in total.items() if n >= min_count)
     tested = len(vocab) * k
-    z_crit = float(stats.norm.isf(alpha / max(tested, 1)))
+    z_crit = z_upper(alpha / max(tested, 1))
     real = _labelled(df, "real").filter(pl.col("label").is_in(labels))
     has_real = real.height > 0
     r_total, r_by_label, _ = counts(real) if has_real else (Counter(), {lab: Counter() for lab in labels}, {})
@@ -504,7 +486,7 @@ def token_label_stats(
                 "n": n,
                 "p_hat": p_hat,
                 "z": z,
-                "p_value": float(stats.norm.sf(z)),
+                "p_value": normal_sf(z),
                 "significant": z > z_crit,
                 "real_n": rn,
                 "real_p_hat": rp,
@@ -521,7 +503,7 @@ def token_label_stats(
         syn_hits = by_label[r["label"]][r["token"]]
         real_hits = r_by_label[r["label"]].get(r["token"], 0)
         table_2x2 = [[syn_hits, r["n"] - syn_hits], [real_hits, r["real_n"] - real_hits]]
-        p = float(stats.fisher_exact(table_2x2, alternative="greater").pvalue)
+        p = fisher_exact_p(table_2x2, alternative="greater")
         r["artifact"] = p < alpha / len(sig)
     schema: dict[str, Any] = {
         "token": pl.String,
@@ -555,19 +537,8 @@ def token_label_stats(
     }
 
 
-def _accuracy_interval(correct: np.ndarray) -> tuple[float, float, float]:
-    from workbench.perturb import wilson_interval
-
-    k, n = int(correct.sum()), len(correct)
-    lo, hi = wilson_interval(k, n)
-    return (k / n if n else math.nan), lo, hi
-
-
-def _newcombe(a: tuple[float, float, float], b: tuple[float, float, float]) -> tuple[float, float, float]:
-    """Difference of two proportions a - b with Newcombe's (1998) hybrid score interval."""
-    (p1, l1, u1), (p2, l2, u2) = a, b
-    d = p1 - p2
-    return d, d - math.sqrt((p1 - l1) ** 2 + (u2 - p2) ** 2), d + math.sqrt((u1 - p1) ** 2 + (p2 - l2) ** 2)
+def _accuracy(correct: np.ndarray) -> Estimate:
+    return proportion(int(correct.sum()), len(correct))
 
 
 def paraphrase_test(
@@ -633,10 +604,10 @@ def paraphrase_test(
     p_real[:, full.classes_] = full.predict_proba(real["text"].to_list())
     p_real_para[:, full.classes_] = full.predict_proba(real_para)
     acc = {
-        "synthetic": _accuracy_interval(p_syn.argmax(1) == y_syn),
-        "synthetic_paraphrased": _accuracy_interval(p_syn_para.argmax(1) == y_syn),
-        "real": _accuracy_interval(p_real.argmax(1) == y_real),
-        "real_paraphrased": _accuracy_interval(p_real_para.argmax(1) == y_real),
+        "synthetic": _accuracy(p_syn.argmax(1) == y_syn),
+        "synthetic_paraphrased": _accuracy(p_syn_para.argmax(1) == y_syn),
+        "real": _accuracy(p_real.argmax(1) == y_real),
+        "real_paraphrased": _accuracy(p_real_para.argmax(1) == y_real),
     }
     wrong = np.flatnonzero(p_real.argmax(1) != y_real)
     wrong = wrong[np.argsort(-p_real[wrong].max(1), kind="stable")][:10]
@@ -658,9 +629,11 @@ def paraphrase_test(
         "n_synthetic": len(y_syn),
         "n_real": len(y_real),
         "strength": strength,
-        "accuracy": {k: {"value": v[0], "lo": v[1], "hi": v[2]} for k, v in acc.items()},
-        "real_gap": dict(zip(("value", "lo", "hi"), _newcombe(acc["synthetic"], acc["real"]))),
-        "paraphrase_drop": dict(zip(("value", "lo", "hi"), _newcombe(acc["synthetic"], acc["synthetic_paraphrased"]))),
+        "accuracy": {k: {"value": v.value, "lo": v.lo, "hi": v.hi} for k, v in acc.items()},
+        "real_gap": dict(zip(("value", "lo", "hi"), newcombe_interval(acc["synthetic"], acc["real"]))),
+        "paraphrase_drop": dict(
+            zip(("value", "lo", "hi"), newcombe_interval(acc["synthetic"], acc["synthetic_paraphrased"]))
+        ),
         "examples": pl.concat([ex_real, ex_para], how="diagonal_relaxed"),
     }
 

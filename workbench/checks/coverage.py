@@ -43,6 +43,7 @@ import polars as pl
 from workbench.checks import register
 from workbench.checks.base import Check, CheckResult, Context
 from workbench.errors import InputError, WorkbenchWarning
+from workbench.stats import holm, two_proportion_p
 
 __all__ = [
     "CoverageIllusionCheck",
@@ -777,33 +778,13 @@ GROUP_COLUMNS = (
 )
 
 
-def _holm(p: np.ndarray) -> np.ndarray:
-    """Holm step-down adjusted p-values (family-wise error control over the groups); NaN kept."""
-    out = np.full(p.shape, np.nan)
-    ok = np.flatnonzero(~np.isnan(p))
-    if ok.size == 0:
-        return out
-    order = ok[np.argsort(p[ok], kind="stable")]
-    m = order.size
-    adjusted = np.minimum(1.0, np.maximum.accumulate((m - np.arange(m)) * p[order]))
-    out[order] = adjusted
-    return out
-
-
 def _under_representation_p(real_rows: np.ndarray, n: int, s_rows: np.ndarray, m: int) -> np.ndarray:
     """One-sided two-proportion z-test per group: is the synthetic share below the real share?
 
     The per-bin test of NDB (Richardson & Weiss 2018, "On GANs and GMMs"): real data binned by
     k-means, synthetic rows assigned to the nearest centre, proportions compared. Holm-adjusted.
     """
-    from scipy.stats import norm
-
-    pooled = (real_rows + s_rows) / (n + m)
-    se = np.sqrt(pooled * (1 - pooled) * (1 / n + 1 / m))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        z = (real_rows / n - s_rows / m) / se
-    p = np.where(se > 0, norm.sf(z), np.nan)
-    return _holm(p)
+    return holm(two_proportion_p(real_rows, n, s_rows, m))
 
 
 def _group_table(audit: TailAudit, codes: np.ndarray, n_groups: int, s_codes: np.ndarray | None) -> pl.DataFrame:

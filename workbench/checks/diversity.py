@@ -31,7 +31,6 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from statistics import NormalDist
 from typing import Any
 
 import numpy as np
@@ -40,6 +39,7 @@ import polars as pl
 from workbench.checks import register
 from workbench.checks.base import Check, CheckResult, Context, Status
 from workbench.errors import InputError
+from workbench.stats import z_two_sided
 
 _WORD = re.compile(r"[\w'’]+")
 MATTR_WINDOW = 50
@@ -274,7 +274,7 @@ def compare(
         r = groups[0].metrics(rng.integers(0, m, m), with_emb)
         s = groups[1].metrics(rng.integers(0, m, m), with_emb)
         boots[b] = [_relative_change(r[k], s[k], HIGHER_IS_DIVERSE[k]) for k in names]
-    z = NormalDist().inv_cdf(0.5 + confidence / 2)
+    z = z_two_sided(confidence)
     rows = []
     for j, k in enumerate(names):
         change = _relative_change(point[0][k], point[1][k], HIGHER_IS_DIVERSE[k])

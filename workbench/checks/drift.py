@@ -24,7 +24,6 @@ Mitigation (the seed's): periodic refresh from real signals, reset points, indep
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,6 +42,7 @@ from workbench.checks.diversity import (
     vendi_score,
 )
 from workbench.errors import InputError, SchemaError
+from workbench.stats import permutation_p
 
 SIGNIFICANCE_METRICS = ("distinct_2", "distinct_3", "mattr")
 
@@ -55,22 +55,6 @@ def median_heuristic(x: np.ndarray, y: np.ndarray) -> float:
     iu = np.triu_indices(z.shape[0], 1)
     med = float(np.sqrt(np.median(d2[iu]))) if iu[0].size else 0.0
     return med if med > 0 else 1.0
-
-
-def _permutation_test(
-    stat: Callable[[np.ndarray], np.ndarray], n: int, m: int, n_perm: int, seed: int
-) -> tuple[float, float]:
-    """Observed statistic for the first `n` of `n + m` pooled rows, and its one-sided permutation
-    p-value (1 + #{permuted >= observed}) / (1 + n_perm). `stat` takes (p, n+m) 0/1 label rows."""
-    base = np.zeros((1, n + m))
-    base[0, :n] = 1
-    observed = float(stat(base)[0])
-    rng = np.random.default_rng(seed)
-    perms = np.zeros((n_perm, n + m))
-    for i in range(n_perm):
-        perms[i, rng.permutation(n + m)[:n]] = 1
-    null = stat(perms) if n_perm else np.zeros(0)
-    return observed, (1 + int(np.sum(null >= observed))) / (1 + n_perm)
 
 
 def mmd_test(x: Any, y: Any, *, bandwidth: float | None = None, n_perm: int = 200, seed: int = 0) -> dict[str, float]:
@@ -102,7 +86,7 @@ def mmd_test(x: Any, y: Any, *, bandwidth: float | None = None, n_perm: int = 20
         sxy = np.sum(ka * b, axis=1)
         return sxx / (n * (n - 1)) + syy / (m * (m - 1)) - 2 * sxy / (n * m)
 
-    observed, p = _permutation_test(stat, n, m, n_perm, seed)
+    observed, p = permutation_p(stat, n, m, n_perm, seed)
     return {"mmd2": observed, "p_value": p, "bandwidth": bw}
 
 
@@ -138,7 +122,7 @@ def further_test(
         dy = np.sum((b @ k) * b, 1) / (m * (m - 1)) - 2 * (b @ to_ref) / m
         return dx - dy
 
-    observed, p = _permutation_test(stat, n, m, n_perm, seed)
+    observed, p = permutation_p(stat, n, m, n_perm, seed)
     return {"difference": observed, "p_value": p, "bandwidth": bw}
 
 

@@ -5,8 +5,8 @@ Statistics for trusting (or not) synthetic labels:
 - Agreement: `cohen_kappa(a, b)` (Cohen 1960; equals scikit-learn's `cohen_kappa_score`),
   `fleiss_kappa(counts)` (Fleiss 1971; subjects x categories counts), `krippendorff_alpha(matrix,
   level)` (Krippendorff 2011, "Computing Krippendorff's alpha-reliability": coincidence matrices,
-  nominal / ordinal / interval metrics, NaN = missing), and `bootstrap_interval` for percentile
-  intervals over resampled units.
+  nominal / ordinal / interval metrics, NaN = missing), with percentile bootstrap intervals over
+  resampled units (`workbench.stats.bootstrap_interval`).
 - Accuracy against trusted labels (human verdicts or `reference_label`): `label_accuracy`, per
   labeler and per label, with Wilson score intervals.
 - `suspect_labels(df, embeddings=...)`: out-of-fold predicted probabilities of a logistic
@@ -21,19 +21,18 @@ Statistics for trusting (or not) synthetic labels:
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import polars as pl
-from scipy import stats
 
 from workbench.checks import register
-from workbench.checks.artifacts import SURFACE_FEATURES, delong_auc, surface_features, tokens
+from workbench.checks.artifacts import SURFACE_FEATURES, surface_features, tokens
 from workbench.checks.base import Check, CheckResult, Context
 from workbench.errors import InputError, SchemaError
-from workbench.perturb import wilson_interval
+from workbench.stats import Z95, auc_interval, bootstrap_interval, delong_auc, holm, mann_whitney_p, wilson_interval
 
 LEVELS = ("nominal", "ordinal", "interval")
 # Rice & Harris (2005): AUC equivalents of Cohen's d = 0.2 / 0.5 / 0.8 (small / medium / large)
@@ -176,31 +175,6 @@ def krippendorff_alpha(matrix: Any, level: str = "nominal") -> float:
     if d_e == 0:
         return math.nan
     return float(1.0 - d_o / d_e)
-
-
-def bootstrap_interval(
-    statistic: Callable[[np.ndarray], float],
-    n_units: int,
-    *,
-    n_boot: int = 1000,
-    level: float = 0.95,
-    seed: int = 0,
-) -> tuple[float, float]:
-    """Percentile bootstrap interval of `statistic(indices)` over `n_units` resampled with replacement.
-
-    `statistic` receives an index array (units drawn with replacement) and returns a number; NaN
-    replicates (e.g. a resample where every rating agrees by chance) are left out.
-    """
-    if n_units < 2:
-        return math.nan, math.nan
-    rng = np.random.default_rng(seed)
-    reps = np.array([statistic(rng.integers(0, n_units, n_units)) for _ in range(n_boot)], dtype=np.float64)
-    reps = reps[~np.isnan(reps)]
-    if len(reps) == 0:
-        return math.nan, math.nan
-    tail = (1 - level) / 2 * 100
-    lo, hi = np.percentile(reps, [tail, 100 - tail])
-    return float(lo), float(hi)
 
 
 def agreement(
@@ -405,25 +379,6 @@ BIAS_FEATURES = (
 )
 
 
-def holm(p_values: Sequence[float]) -> np.ndarray:
-    """Holm (1979) step-down adjusted p-values: family-wise error control over all tests."""
-    p = np.asarray(p_values, dtype=np.float64)
-    m = len(p)
-    if m == 0:
-        return p
-    order = np.argsort(p, kind="stable")
-    adjusted = np.minimum(1.0, np.maximum.accumulate((m - np.arange(m)) * p[order]))
-    out = np.empty(m)
-    out[order] = adjusted
-    return out
-
-
-def _mann_whitney_p(values: np.ndarray, y: np.ndarray) -> float:
-    if values.std() == 0:
-        return 1.0
-    return float(stats.mannwhitneyu(values[y], values[~y], alternative="two-sided").pvalue)
-
-
 def label_bias_test(
     df: pl.DataFrame,
     *,
@@ -481,10 +436,9 @@ def label_bias_test(
     for tok in frequent[:max_tokens]:
         cols.append((tok, "token", np.array([tok in s for s in token_sets], dtype=np.float64)))
     records: list[dict[str, Any]] = []
-    z = float(stats.norm.isf(0.025))
     for name, kind, values in cols:
         auc, var = delong_auc(y, values)
-        se = math.sqrt(max(var, 0.0))
+        lo, hi = auc_interval(auc, var, Z95)
         high = values > np.quantile(values, 0.75) if kind == "surface" else values > 0
         if kind == "surface" and not high.any():
             high = values >= np.quantile(values, 0.75)
@@ -498,9 +452,9 @@ def label_bias_test(
                 "feature": name,
                 "kind": kind,
                 "auc": auc,
-                "lo": max(0.0, auc - z * se),
-                "hi": min(1.0, auc + z * se),
-                "p_value": _mann_whitney_p(values, y),
+                "lo": lo,
+                "hi": hi,
+                "p_value": mann_whitney_p(values, y),
                 "rate_high": float(y[high].mean()) if high.any() else math.nan,
                 "rate_low": float(y[~high].mean()) if (~high).any() else math.nan,
                 "direction": "more disagreement when higher" if auc >= 0.5 else "more disagreement when lower",
