@@ -187,15 +187,6 @@ def test_identical_features_are_merged():
     assert groups == [(0, ["b"]), (2, [])]
 
 
-def test_surface_features_shape_and_meaning():
-    F = A.surface_features(["Hello there!", "hello there.", "Other words here\n- bullet", "日本語"])
-    names = list(A.SURFACE_FEATURES)
-    assert F.shape == (4, len(names))
-    assert F[0, names.index("ends_with_exclamation")] == 1 and F[1, names.index("ends_with_period")] == 1
-    assert F[0, names.index("opening_frequency")] == 0.5  # 'hello there' opens two of four texts
-    assert F[2, names.index("bullet_lines")] == 1 and F[3, names.index("non_ascii_share")] == 1
-
-
 def test_not_enough_labels_skips_with_a_reason():
     from workbench.data import validate
 

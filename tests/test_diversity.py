@@ -11,7 +11,6 @@ from workbench.checks import all_checks
 from workbench.checks.base import Context
 from workbench.checks.diversity import (
     OverRegularizationCheck,
-    _mattr,
     compare,
     compression_ratio,
     distinct_n,
@@ -22,6 +21,7 @@ from workbench.checks.diversity import (
     type_token_stats,
     vendi_score,
 )
+from workbench.diversity_metrics import _mattr
 from workbench.errors import InputError
 
 

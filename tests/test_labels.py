@@ -15,9 +15,9 @@ from workbench import demo
 from workbench.audit import run_check
 from workbench.checks import all_checks
 from workbench.checks import labels as L
-from workbench.checks.artifacts import tokens
 from workbench.checks.base import Context
 from workbench.errors import InputError, SchemaError
+from workbench.text_features import tokens
 
 NAN = np.nan
 # Krippendorff (2011), "Computing Krippendorff's Alpha-Reliability", section C: 4 coders x 12 units

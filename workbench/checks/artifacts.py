@@ -21,13 +21,13 @@ Four checks, each usable as a function on a frame and registered for `Audit`:
   that learned the generator scores high on synthetic and loses it on real or paraphrased text.
 
 Features whose values order the rows identically (e.g. "ends with '!'" and "has one '!'" in a
-template) cannot be told apart by any test; they are reported as one entry (`same_as`).
+template) cannot be told apart by any test; they are reported as one entry (`same_as`). Surface
+features and tokens come from `workbench.text_features`, intervals and tests from `workbench.stats`.
 """
 
 from __future__ import annotations
 
 import math
-import re
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any
@@ -51,110 +51,9 @@ from workbench.stats import (
     proportion,
     z_upper,
 )
+from workbench.text_features import SURFACE_FEATURES, marked_ngrams, surface_features, tokens
 
 Z_SIMULTANEOUS = z_upper(0.05 / 4)  # two intervals, two-sided: 97.5% each
-_TOKEN = re.compile(r"\w+(?:['’]\w+)*|[^\w\s]")
-_WORDS = re.compile(r"\w+(?:['’]\w+)*")
-START, END = "[start]", "[end]"
-
-SURFACE_FEATURES = (
-    "n_words",
-    "n_chars",
-    "mean_word_length",
-    "n_sentences",
-    "type_token_ratio",
-    "uppercase_share",
-    "digit_share",
-    "punctuation_share",
-    "non_ascii_share",
-    "exclamations",
-    "questions",
-    "commas",
-    "colons_semicolons",
-    "quotes",
-    "parentheses",
-    "dashes",
-    "ellipses",
-    "line_breaks",
-    "bullet_lines",
-    "all_caps_words",
-    "ends_with_period",
-    "ends_with_exclamation",
-    "ends_with_question",
-    "ends_without_punctuation",
-    "starts_lowercase",
-    "opening_frequency",
-    "closing_frequency",
-)
-
-
-# --- features ------------------------------------------------------------------------------------
-
-
-def surface_features(texts: list[str]) -> np.ndarray:
-    """An (n, len(SURFACE_FEATURES)) float array of interpretable surface features.
-
-    `opening_frequency` / `closing_frequency`: the share of the given texts that open / close
-    with the same two words as this one; a stock opening or sign-off shows up here.
-    """
-    words = [_WORDS.findall(t.lower()) for t in texts]
-    opening = Counter(tuple(w[:2]) for w in words)
-    closing = Counter(tuple(w[-2:]) for w in words)
-    n = max(len(texts), 1)
-    rows = []
-    for t, w in zip(texts, words):
-        stripped = t.strip()
-        letters = sum(c.isalpha() for c in t)
-        chars = max(len(t), 1)
-        last = stripped[-1:] if stripped else ""
-        punct = sum(1 for c in t if not c.isalnum() and not c.isspace())
-        rows.append(
-            [
-                len(w),
-                len(t),
-                float(np.mean([len(x) for x in w])) if w else 0.0,
-                max(1, len(re.findall(r"[.!?]+(?:\s|$)", stripped))),
-                len(set(w)) / len(w) if w else 0.0,
-                sum(c.isupper() for c in t) / max(letters, 1),
-                sum(c.isdigit() for c in t) / chars,
-                punct / chars,
-                sum(ord(c) > 127 for c in t) / chars,
-                t.count("!"),
-                t.count("?"),
-                t.count(","),
-                t.count(":") + t.count(";"),
-                sum(t.count(q) for q in "\"'“”‘’") - len(re.findall(r"\w['’]\w", t)),
-                t.count("(") + t.count(")"),
-                t.count("-") + t.count("–") + t.count("—"),
-                t.count("...") + t.count("…"),
-                t.count("\n"),
-                len(re.findall(r"(?m)^\s*(?:[-*•]|\d+[.)])\s", t)),
-                sum(1 for x in re.findall(r"\b[^\W\d_]{2,}\b", t) if x.isupper()),
-                float(last == "."),
-                float(last == "!"),
-                float(last == "?"),
-                float(bool(last) and last.isalnum()),
-                float(stripped[:1].islower()),
-                opening[tuple(w[:2])] / n,
-                closing[tuple(w[-2:])] / n,
-            ]
-        )
-    return np.asarray(rows, dtype=np.float64).reshape(len(texts), len(SURFACE_FEATURES))
-
-
-def tokens(text: str) -> list[str]:
-    """Lower-cased word and punctuation tokens (punctuation marks are tokens too)."""
-    return _TOKEN.findall(text.lower())
-
-
-def _ngrams(text: str, n_max: int = 2) -> list[str]:
-    toks = [START, *tokens(text), END]
-    out = toks[1:-1]
-    for n in range(2, n_max + 1):
-        out += [" ".join(toks[i : i + n]) for i in range(len(toks) - n + 1)]
-    return out
-
-
 # --- statistics ----------------------------------------------------------------------------------
 
 
@@ -329,7 +228,7 @@ def origin_test(
     cv = _cv_auc(F, yi, folds, repeats, seed, Z_SIMULTANEOUS, scale=True)
     surface = _rank_surface(F, y, top_k, "synthetic", "real")
     result["surface"] = {**cv, "tell": cv["lo"] > 0.5, "features": _public(surface)}
-    vec = CountVectorizer(analyzer=lambda t: _ngrams(t, ngram_max), binary=True, min_df=min(min_df, len(texts)))
+    vec = CountVectorizer(analyzer=lambda t: marked_ngrams(t, ngram_max), binary=True, min_df=min(min_df, len(texts)))
     try:
         X = vec.fit_transform(texts).tocsr().astype(np.float64)
     except ValueError:  # no n-gram occurs min_df times

@@ -4,7 +4,7 @@ For data with a `generation` column, `generation_report(...)` measures every gen
 frozen real anchor set and against the first generation:
 
 - diversity: distinct-2, vocabulary size (types on equal-size samples), MATTR; with embeddings the
-  Vendi score and mean pairwise similarity (`workbench.checks.diversity`);
+  Vendi score and mean pairwise similarity (`workbench.diversity_metrics`);
 - coverage of the anchor: precision / recall / density / coverage (Naeem et al. 2020, from
   `workbench.checks.coverage.prdc` when that module is installed) and *tail-cluster coverage*: the
   anchor is clustered (k-means), the smallest clusters holding at most `tail_share` of it are its
@@ -32,13 +32,13 @@ import polars as pl
 
 from workbench.checks import register
 from workbench.checks.base import Check, CheckResult, Context, Status
-from workbench.checks.diversity import (
-    _unit_rows,
+from workbench.diversity_metrics import (
     compare,
     distinct_n,
     mean_pairwise_similarity,
     stock_phrase_evidence,
     type_token_stats,
+    unit_rows,
     vendi_score,
 )
 from workbench.errors import InputError, SchemaError
@@ -134,7 +134,7 @@ def tail_clusters(anchor_embeddings: Any, *, n_clusters: int = 20, tail_share: f
     """
     from sklearn.cluster import KMeans
 
-    a = _unit_rows(anchor_embeddings)
+    a = unit_rows(anchor_embeddings)
     k = max(2, min(n_clusters, a.shape[0] // 5))
     km = KMeans(n_clusters=k, n_init=4, random_state=seed).fit(a)
     sizes = np.bincount(km.labels_, minlength=k)
@@ -212,11 +212,11 @@ def generation_report(
         )
     gen_np = gen_col.fill_null(-(10**18)).to_numpy()
     texts = df["text"].to_list()
-    emb = None if embeddings is None else _unit_rows(embeddings)
+    emb = None if embeddings is None else unit_rows(embeddings)
     if emb is not None and emb.shape[0] != df.height:
         raise InputError(f"embeddings have {emb.shape[0]} rows; the data has {df.height}.")
     a_texts = anchor["text"].to_list() if anchor is not None and anchor.height else []
-    a_emb = None if anchor_embeddings is None or not a_texts else _unit_rows(anchor_embeddings)
+    a_emb = None if anchor_embeddings is None or not a_texts else unit_rows(anchor_embeddings)
     counts = {g: int((gen_np == g).sum()) for g in gens}
     small = [g for g, c in counts.items() if c < 2]
     if small:

@@ -29,10 +29,10 @@ import numpy as np
 import polars as pl
 
 from workbench.checks import register
-from workbench.checks.artifacts import SURFACE_FEATURES, surface_features, tokens
 from workbench.checks.base import Check, CheckResult, Context
 from workbench.errors import InputError, SchemaError
 from workbench.stats import Z95, auc_interval, bootstrap_interval, delong_auc, holm, mann_whitney_p, wilson_interval
+from workbench.text_features import SURFACE_FEATURES, surface_features, tokens
 
 LEVELS = ("nominal", "ordinal", "interval")
 # Rice & Harris (2005): AUC equivalents of Cohen's d = 0.2 / 0.5 / 0.8 (small / medium / large)
@@ -392,7 +392,7 @@ def label_bias_test(
     """Does disagreement between `label` and `reference` follow surface features of the text?
 
     Rows where both labels are known. For each surface feature (see `BIAS_FEATURES`; definitions in
-    `workbench.checks.artifacts.surface_features`) that differs from its most common value in at
+    `workbench.text_features.surface_features`) that differs from its most common value in at
     least `min_support` rows, and each token in at least `min_support` rows (and absent from as
     many; the `max_tokens` most frequent), the effect size is the AUC of the feature for telling
     disagreeing from agreeing rows (0.5 = no relation; for a token, 0.5 + half the difference in
