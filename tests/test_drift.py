@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import sys
-import types
 from itertools import pairwise
 
 import numpy as np
@@ -11,7 +9,7 @@ import polars as pl
 import pytest
 
 from workbench import demo
-from workbench.checks import all_checks
+from workbench.checks import all_checks, drift
 from workbench.checks.base import Context
 from workbench.checks.diversity import distinct_n, type_token_stats
 from workbench.checks.drift import (
@@ -131,16 +129,14 @@ def test_generation_report_with_embeddings_flags_the_collapse() -> None:
     assert stable.degraded == [] and stable.reset_point is None
 
 
-def test_generation_report_uses_coverage_prdc_when_present(monkeypatch) -> None:
+def test_generation_report_measures_with_prdc(monkeypatch) -> None:
     calls = []
 
     def fake_prdc(real, fake, k=5):
         calls.append((real.shape, fake.shape, k))
         return {"precision": 0.5, "recall": 0.25, "density": 1.0, "coverage": 0.75}
 
-    module = types.ModuleType("workbench.checks.coverage")
-    module.prdc = fake_prdc  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "workbench.checks.coverage", module)
+    monkeypatch.setattr(drift, "prdc", fake_prdc)
     df, emb, anchor_emb = _gaussian_generations(n_gens=2, n=40)
     anchor = validate(pl.DataFrame({"text": [f"anchor {i}" for i in range(200)], "origin": ["real"] * 200}))
     rep = generation_report(df, anchor, embeddings=emb, anchor_embeddings=anchor_emb, n_perm=50)

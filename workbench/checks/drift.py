@@ -6,7 +6,7 @@ frozen real anchor set and against the first generation:
 - diversity: distinct-2, vocabulary size (types on equal-size samples), MATTR; with embeddings the
   Vendi score and mean pairwise similarity (`workbench.diversity_metrics`);
 - coverage of the anchor: precision / recall / density / coverage (Naeem et al. 2020, from
-  `workbench.checks.coverage.prdc` when that module is installed) and *tail-cluster coverage*: the
+  `workbench.prdc`, the same as the coverage check) and *tail-cluster coverage*: the
   anchor is clustered (k-means), the smallest clusters holding at most `tail_share` of it are its
   tail, and a generation covers the share of tail clusters it puts at least one row in;
 - distance: the unbiased MMD^2 (Gretton et al. 2012) with an RBF kernel whose bandwidth is the
@@ -42,6 +42,7 @@ from workbench.diversity_metrics import (
     vendi_score,
 )
 from workbench.errors import InputError, SchemaError
+from workbench.prdc import prdc
 from workbench.stats import permutation_p
 
 SIGNIFICANCE_METRICS = ("distinct_2", "distinct_3", "mattr")
@@ -145,10 +146,6 @@ def tail_clusters(anchor_embeddings: Any, *, n_clusters: int = 20, tail_share: f
 
 
 def _prdc(anchor: np.ndarray, fake: np.ndarray, k: int) -> dict[str, float] | None:
-    try:
-        from workbench.checks.coverage import prdc  # type: ignore[import-not-found,unused-ignore]
-    except ImportError:
-        return None
     if anchor.shape[0] <= k or fake.shape[0] <= k:
         return None
     out = prdc(anchor, fake, k=k)
@@ -272,7 +269,7 @@ def generation_report(
         rows.append(row)
     table = pl.DataFrame(rows)
     if emb is not None and a_emb is not None and "precision" not in table.columns:
-        notes.append("coverage.prdc is not available: precision/recall/density/coverage omitted")
+        notes.append(f"precision/recall/density/coverage omitted: PRDC with k={k} needs more than {k} rows per sample")
 
     # degradation vs the first generation
     level = 1 - alpha / (n_tests * len(SIGNIFICANCE_METRICS))
