@@ -43,7 +43,7 @@ def _by_generation(df: pl.DataFrame) -> list[list[str]]:
 def test_self_consuming_chain_loses_diversity_monotonically_and_mixing_holds_it(seed) -> None:
     alone = _by_generation(demo.self_consuming_chain(6, 300, real_share=0.0, seed=seed))
     d2 = [distinct_n(t, 2) for t in alone]
-    vocab = [type_token_stats(t)["types"] for t in alone]
+    vocab = [type_token_stats(t).types for t in alone]
     assert all(b < a for a, b in pairwise(d2)), d2
     assert all(b < a for a, b in pairwise(vocab)), vocab
     assert d2[-1] < 0.7 * d2[0]
@@ -75,9 +75,9 @@ def test_mmd_test_separates_shifted_samples_and_not_equal_ones() -> None:
     rng = np.random.default_rng(1)
     a, b = rng.normal(size=(120, 5)), rng.normal(size=(120, 5))
     same = mmd_test(a, b, n_perm=300, seed=0)
-    assert abs(same["mmd2"]) < 0.02 and same["p_value"] > 0.05
+    assert abs(same.mmd2) < 0.02 and same.p_value > 0.05
     shifted = mmd_test(a, b + 0.6, n_perm=300, seed=0)
-    assert shifted["mmd2"] > 0.05 and shifted["p_value"] < 0.01
+    assert shifted.mmd2 > 0.05 and shifted.p_value < 0.01
     with pytest.raises(InputError, match="same width"):
         mmd_test(a, b[:, :3])
 
@@ -87,9 +87,9 @@ def test_further_test_detects_moving_away_from_the_reference() -> None:
     ref = rng.normal(size=(150, 4))
     near, near2 = rng.normal(size=(100, 4)), rng.normal(size=(100, 4))
     far = 0.3 * rng.normal(size=(100, 4)) + 1.0  # collapsed and shifted
-    assert further_test(far, near, ref, n_perm=300)["p_value"] < 0.01
-    assert further_test(near2, near, ref, n_perm=300)["p_value"] > 0.05
-    assert further_test(near, far, ref, n_perm=300)["p_value"] > 0.5
+    assert further_test(far, near, ref, n_perm=300).p_value < 0.01
+    assert further_test(near2, near, ref, n_perm=300).p_value > 0.05
+    assert further_test(near, far, ref, n_perm=300).p_value > 0.5
 
 
 def test_tail_clusters_hold_at_most_the_tail_share() -> None:

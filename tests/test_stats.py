@@ -54,6 +54,7 @@ def test_newcombe_matches_published_examples(a, b, lo, hi):
     assert (d.lo, d.hi) == pytest.approx((lo, hi), abs=5e-5)
     value, low, high = d  # an Estimate unpacks like a triple
     assert (value, low, high) == (d.value, d.lo, d.hi)
+    assert d.as_dict() == {"value": d.value, "lo": d.lo, "hi": d.hi}
 
 
 def test_two_proportion_p_hand_example():

@@ -30,6 +30,7 @@ import gzip
 import math
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -89,25 +90,47 @@ def _mattr(ids: np.ndarray, window: int = MATTR_WINDOW) -> float:
     return float((windows < starts).sum(axis=1).mean() / window)
 
 
-def type_token_stats(texts: Sequence[str], *, window: int = MATTR_WINDOW) -> dict[str, float]:
-    """`tokens`, `types`, `ttr` (types/tokens) and `mattr` (moving-average TTR over `window` tokens)."""
+@dataclass(frozen=True)
+class TypeTokenStats:
+    """Word `tokens` and distinct `types` of a corpus, `ttr` = types / tokens and `mattr`, the
+    moving-average type-token ratio (Covington & McFall 2010). Higher ttr and mattr: more diverse."""
+
+    tokens: int
+    types: int
+    ttr: float
+    mattr: float
+
+
+@dataclass(frozen=True)
+class LengthSpread:
+    """Spread of word counts per text: `mean`, `std`, `iqr` and `cv` (std / mean). A wider spread is
+    more diverse; collapse narrows it."""
+
+    mean: float
+    std: float
+    iqr: float
+    cv: float
+
+
+def type_token_stats(texts: Sequence[str], *, window: int = MATTR_WINDOW) -> TypeTokenStats:
+    """Tokens, types, type-token ratio and MATTR over `window` tokens (see `TypeTokenStats`)."""
     toks = [t for ts in word_tokens(texts) for t in ts]
     if not toks:
-        return {"tokens": 0.0, "types": 0.0, "ttr": 0.0, "mattr": 0.0}
+        return TypeTokenStats(0, 0, 0.0, 0.0)
     _, ids = np.unique(np.array(toks, dtype=object), return_inverse=True)
     types = int(ids.max()) + 1
-    return {"tokens": float(len(toks)), "types": float(types), "ttr": types / len(toks), "mattr": _mattr(ids, window)}
+    return TypeTokenStats(len(toks), types, types / len(toks), _mattr(ids, window))
 
 
-def length_spread(texts: Sequence[str]) -> dict[str, float]:
-    """Word-count spread: `mean`, `std`, `iqr` and `cv` (std/mean). Collapse narrows it."""
+def length_spread(texts: Sequence[str]) -> LengthSpread:
+    """Word-count spread: mean, standard deviation, IQR and coefficient of variation (see `LengthSpread`)."""
     lengths = np.array([len(t) for t in word_tokens(texts)], dtype=np.float64)
     if lengths.size == 0:
-        return {"mean": 0.0, "std": 0.0, "iqr": 0.0, "cv": 0.0}
+        return LengthSpread(0.0, 0.0, 0.0, 0.0)
     q1, q3 = np.quantile(lengths, [0.25, 0.75])
     mean = float(lengths.mean())
     std = float(lengths.std(ddof=1)) if lengths.size > 1 else 0.0
-    return {"mean": mean, "std": std, "iqr": float(q3 - q1), "cv": std / mean if mean else 0.0}
+    return LengthSpread(mean, std, float(q3 - q1), std / mean if mean else 0.0)
 
 
 def unit_rows(embeddings: Any) -> np.ndarray:
@@ -160,11 +183,12 @@ def mean_pairwise_similarity(embeddings: Any, weights: np.ndarray | None = None)
 
 
 def diversity_metrics(texts: Sequence[str], embeddings: Any = None) -> dict[str, float]:
-    """Every headline metric for one set of texts (embedding metrics when `embeddings` is given)."""
+    """Every headline metric for one set of texts, by metric name (embedding metrics when `embeddings`
+    is given); `HIGHER_IS_DIVERSE` says each one's direction."""
     out = {f"distinct_{n}": distinct_n(texts, n) for n in (1, 2, 3)}
     out["compression_ratio"] = compression_ratio(texts)
-    out["mattr"] = type_token_stats(texts)["mattr"]
-    out["length_std"] = length_spread(texts)["std"]
+    out["mattr"] = type_token_stats(texts).mattr
+    out["length_std"] = length_spread(texts).std
     if embeddings is not None:
         out["mean_pairwise_similarity"] = mean_pairwise_similarity(embeddings)
         out["mean_pairwise_distance"] = 1.0 - out["mean_pairwise_similarity"]

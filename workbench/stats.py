@@ -66,6 +66,10 @@ class Estimate:
     def __iter__(self) -> Iterator[float]:
         return iter((self.value, self.lo, self.hi))
 
+    def as_dict(self) -> dict[str, float]:
+        """`{"value", "lo", "hi"}` (a table row)."""
+        return {"value": self.value, "lo": self.lo, "hi": self.hi}
+
 
 # --- normal and t quantiles ----------------------------------------------------------------------
 

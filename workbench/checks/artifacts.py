@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
@@ -57,12 +57,43 @@ Z_SIMULTANEOUS = z_upper(0.05 / 4)  # two intervals, two-sided: 97.5% each
 # --- statistics ----------------------------------------------------------------------------------
 
 
+@dataclass
+class CVAUC:
+    """A cross-validated AUC with its conservative interval `lo`..`hi` (see `_cv_auc`), its standard
+    error and the number of held-out folds. Direction: higher means the features separate the
+    classes better; 0.5 is no better than chance."""
+
+    auc: float
+    lo: float
+    hi: float
+    se: float
+    folds: int
+
+
+@dataclass
+class FeatureSetTest(CVAUC):
+    """`CVAUC` of one feature set (surface features or n-grams) in `origin_test`: `tell` is True when
+    the interval lies above 0.5, `features` the most telling features (dicts: feature, same_as, auc,
+    direction, and the feature's mean or share in each group). Higher AUC is worse."""
+
+    tell: bool = False
+    features: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass
+class ShortcutAUC(CVAUC):
+    """`CVAUC` of predicting the label from surface features on `n` rows (`label_shortcut_test`).
+    Higher is worse on synthetic rows, unless the real rows show the same."""
+
+    n: int = 0
+
+
 def _folds(y: np.ndarray, folds: int) -> int:
     smallest = int(np.bincount(y).min()) if len(y) else 0
     return max(2, min(folds, smallest))
 
 
-def _cv_auc(X: Any, y: np.ndarray, folds: int, repeats: int, seed: int, z: float, *, scale: bool) -> dict[str, float]:
+def _cv_auc(X: Any, y: np.ndarray, folds: int, repeats: int, seed: int, z: float, *, scale: bool) -> CVAUC:
     """Cross-validated AUC of a logistic regression with a conservative interval.
 
     Repeated stratified K-fold: each held-out fold gives an AUC (binary: DeLong; K > 2 classes:
@@ -93,7 +124,7 @@ def _cv_auc(X: Any, y: np.ndarray, folds: int, repeats: int, seed: int, z: float
     auc = float(np.mean(aucs))
     var = float(np.mean(variances))
     lo, hi = auc_interval(auc, var, z)
-    return {"auc": auc, "lo": lo, "hi": hi, "se": math.sqrt(max(var, 0.0)), "folds": len(aucs)}
+    return CVAUC(auc, lo, hi, math.sqrt(max(var, 0.0)), len(aucs))
 
 
 def _merge_identical(order: list[int], columns: Any, names: list[str], limit: int) -> list[tuple[int, list[str]]]:
@@ -196,6 +227,23 @@ def _sample_per_group(df: pl.DataFrame, column: str, cap: int, seed: int) -> pl.
 # --- the tests as functions ----------------------------------------------------------------------
 
 
+@dataclass
+class OriginTest:
+    """What `origin_test` found: can a classifier tell synthetic rows from real ones?
+
+    `surface` and `ngrams`: the cross-validated AUC of each feature set with its simultaneous 95%
+    interval and most telling features; `tells`: the features of the sets whose interval lies above
+    0.5; `examples`: rows that show them. Direction: a higher AUC is worse (0.5 = indistinguishable).
+    """
+
+    n_real: int
+    n_synthetic: int
+    surface: FeatureSetTest
+    ngrams: FeatureSetTest
+    tells: list[str]
+    examples: pl.DataFrame
+
+
 def origin_test(
     df: pl.DataFrame,
     *,
@@ -206,12 +254,9 @@ def origin_test(
     ngram_max: int = 2,
     min_df: int = 2,
     max_rows_per_origin: int = 2000,
-) -> dict[str, Any]:
+) -> OriginTest:
     """Real vs synthetic: cross-validated AUC (with simultaneous 95% intervals) from surface features
-    and from n-grams, the `top_k` most telling features of each, and example rows.
-
-    Returns a dict: `surface` and `ngrams` (each `auc`, `lo`, `hi`, `tell` (the interval lies above
-    0.5), `features`), `tells` (feature names of the sets with a tell), `examples` (a frame).
+    and from n-grams, the `top_k` most telling features of each, and example rows (see `OriginTest`).
     """
     from sklearn.feature_extraction.text import CountVectorizer
 
@@ -224,10 +269,9 @@ def origin_test(
     texts = data["text"].to_list()
     yi = y.astype(np.int64)
     F = surface_features(texts)
-    result: dict[str, Any] = {"n_real": int((~y).sum()), "n_synthetic": int(y.sum())}
     cv = _cv_auc(F, yi, folds, repeats, seed, Z_SIMULTANEOUS, scale=True)
     surface = _rank_surface(F, y, top_k, "synthetic", "real")
-    result["surface"] = {**cv, "tell": cv["lo"] > 0.5, "features": _public(surface)}
+    surface_test = FeatureSetTest(**asdict(cv), tell=cv.lo > 0.5, features=_public(surface))
     vec = CountVectorizer(analyzer=lambda t: marked_ngrams(t, ngram_max), binary=True, min_df=min(min_df, len(texts)))
     try:
         X = vec.fit_transform(texts).tocsr().astype(np.float64)
@@ -237,27 +281,52 @@ def origin_test(
         vocab = list(vec.get_feature_names_out())
         cv = _cv_auc(X, yi, folds, repeats, seed, Z_SIMULTANEOUS, scale=False)
         grams = _rank_ngrams(X, vocab, y, top_k, "synthetic", "real")
-        result["ngrams"] = {**cv, "tell": cv["lo"] > 0.5, "features": _public(grams)}
+        ngram_test = FeatureSetTest(**asdict(cv), tell=cv.lo > 0.5, features=_public(grams))
     else:
         grams = []
-        result["ngrams"] = {"auc": math.nan, "lo": math.nan, "hi": math.nan, "tell": False, "features": []}
+        ngram_test = FeatureSetTest(math.nan, math.nan, math.nan, math.nan, 0)
     tells = []
-    for key, feats in (("surface", surface), ("ngrams", grams)):
-        if result[key]["tell"]:
+    for test, feats in ((surface_test, surface), (ngram_test, grams)):
+        if test.tell:
             tells += [f["feature"] for f in feats]
-    result["tells"] = tells
     examples = [_examples(data, surface, lambda j: F[:, j], y).with_columns(kind=pl.lit("surface"))]
     if grams and X is not None:
         Xc = X.tocsc()
         examples.append(
             _examples(data, grams, lambda j: Xc[:, j].toarray().ravel(), y).with_columns(kind=pl.lit("ngram"))
         )
-    result["examples"] = pl.concat(examples, how="diagonal_relaxed")
-    return result
+    return OriginTest(
+        n_real=int((~y).sum()),
+        n_synthetic=int(y.sum()),
+        surface=surface_test,
+        ngrams=ngram_test,
+        tells=tells,
+        examples=pl.concat(examples, how="diagonal_relaxed"),
+    )
 
 
 def _labelled(df: pl.DataFrame, origin: str) -> pl.DataFrame:
     return df.filter((pl.col("origin") == origin) & pl.col("label").is_not_null())
+
+
+@dataclass
+class LabelShortcut:
+    """What `label_shortcut_test` found: do surface features alone predict the label?
+
+    `synthetic` and `real` (None without enough labelled real rows): the cross-validated AUC of
+    predicting the label from surface features; `excess` = synthetic AUC - real AUC with its z
+    (`excess_z`); `features`: the most telling features on synthetic rows; `examples`: rows showing
+    them. Direction: a higher synthetic AUC is worse when the real rows do not show the same (a
+    positive, significant `excess` is a shortcut the generator put there).
+    """
+
+    labels: list[Any]
+    synthetic: ShortcutAUC
+    real: ShortcutAUC | None
+    excess: float | None
+    excess_z: float | None
+    features: list[dict[str, Any]]
+    examples: pl.DataFrame
 
 
 def label_shortcut_test(
@@ -268,13 +337,9 @@ def label_shortcut_test(
     repeats: int = 5,
     top_k: int = 5,
     min_rows_per_label: int = 10,
-) -> dict[str, Any]:
+) -> LabelShortcut:
     """How well surface features alone predict the label: on synthetic rows, and on labelled real
-    rows as the baseline of what the task itself allows.
-
-    Returns `synthetic` and `real` (each `auc`, `var`, `lo`, `hi`, `n`; `real` is None without enough
-    labelled real rows), `excess` (synthetic AUC minus real AUC) with `excess_z`, `labels`,
-    `features` (most telling features on synthetic rows) and `examples`.
+    rows as the baseline of what the task itself allows (see `LabelShortcut`).
     """
     syn = _labelled(df, "synthetic")
     counts = syn.group_by("label").len()
@@ -286,25 +351,25 @@ def label_shortcut_test(
         )
     index = {lab: i for i, lab in enumerate(labels)}
 
-    def measure(part: pl.DataFrame) -> tuple[dict[str, Any], np.ndarray, np.ndarray]:
+    def measure(part: pl.DataFrame) -> tuple[ShortcutAUC, np.ndarray, np.ndarray]:
         y = np.array([index[v] for v in part["label"].to_list()], dtype=np.int64)
         F = surface_features(part["text"].to_list())
         cv = _cv_auc(F, y, folds, repeats, seed, Z95, scale=True)
-        return {**cv, "n": part.height}, F, y
+        return ShortcutAUC(**asdict(cv), n=part.height), F, y
 
     syn = syn.filter(pl.col("label").is_in(labels))
-    result: dict[str, Any] = {"labels": labels}
-    result["synthetic"], F, y = measure(syn)
+    synthetic, F, y = measure(syn)
+    real_auc: ShortcutAUC | None = None
+    excess: float | None = None
+    excess_z: float | None = None
     real = _labelled(df, "real").filter(pl.col("label").is_in(labels))
     real_counts = real.group_by("label").len()
     if real_counts.height == len(labels) and int(real_counts["len"].to_numpy().min()) >= min_rows_per_label:
-        result["real"], _, _ = measure(real)
-        diff = result["synthetic"]["auc"] - result["real"]["auc"]
-        se = math.hypot(result["synthetic"]["se"], result["real"]["se"])
-        result["excess"] = diff
-        result["excess_z"] = diff / se if se > 0 else (math.inf if diff > 0 else 0.0)
-    else:
-        result["real"], result["excess"], result["excess_z"] = None, None, None
+        real_auc, _, _ = measure(real)
+        diff = synthetic.auc - real_auc.auc
+        se = math.hypot(synthetic.se, real_auc.se)
+        excess = diff
+        excess_z = diff / se if se > 0 else (math.inf if diff > 0 else 0.0)
     # telling features: for two labels, label 1 vs label 0; for more, the label each feature separates best
     feats: list[dict[str, Any]] = []
     if len(labels) == 2:
@@ -318,9 +383,37 @@ def label_shortcut_test(
                     best[f["feature"]] = f
         feats = sorted(best.values(), key=lambda f: -abs(f["auc"] - 0.5))[:top_k]
         mask = np.ones(len(y), dtype=bool)
-    result["features"] = _public(feats)
-    result["examples"] = _examples(syn, feats, lambda j: F[:, j], mask)
-    return result
+    return LabelShortcut(
+        labels=labels,
+        synthetic=synthetic,
+        real=real_auc,
+        excess=excess,
+        excess_z=excess_z,
+        features=_public(feats),
+        examples=_examples(syn, feats, lambda j: F[:, j], mask),
+    )
+
+
+@dataclass
+class TokenLabelStats:
+    """What `token_label_stats` found: tokens whose label distribution is improbably skewed.
+
+    `table`: the most skewed tokens first (token, same_as, label, n, p_hat, z, p_value, significant,
+    real_n, real_p_hat, artifact); `threshold_z`: the Bonferroni-corrected critical z over `tested`
+    (token, label) tests; `artifacts`: the skewed tokens the real rows do not share, found in
+    `artifact_row_share` of the synthetic rows (`artifact_rows`); `has_real`: whether labelled real rows
+    were there to tell task words from artifacts. Direction: a higher `artifact_row_share` is worse.
+    """
+
+    table: pl.DataFrame
+    threshold_z: float
+    tested: int
+    labels: list[Any]
+    has_real: bool
+    n_significant: int
+    artifacts: list[str]
+    artifact_row_share: float
+    artifact_rows: pl.DataFrame
 
 
 def token_label_stats(
@@ -329,14 +422,9 @@ def token_label_stats(
     alpha: float = 0.01,
     min_count: int = 10,
     top_k: int = 20,
-) -> dict[str, Any]:
-    """Gardner et al. (2021) token-label statistic on synthetic rows, checked against real rows.
-
-    Returns `table` (a frame, most skewed first: token, same_as, label, n, p_hat, z, p_value,
-    significant, real_n, real_p_hat, artifact), `threshold_z` (the Bonferroni-corrected critical z),
-    `tested` (number of (token, label) tests), `artifacts` (tokens whose skew real data does not
-    share), `has_real` (whether labelled real rows were available).
-    """
+) -> TokenLabelStats:
+    """Gardner et al. (2021) token-label statistic on synthetic rows, checked against real rows
+    (see `TokenLabelStats`)."""
     syn = _labelled(df, "synthetic")
     labels = sorted(syn["label"].unique().to_list())
     if len(labels) < 2:
@@ -423,21 +511,42 @@ def token_label_stats(
     flagged_rows: set[int] = set()
     for tok in artifacts["token"].to_list():
         flagged_rows.update(rows[tok])
-    return {
-        "table": table.head(max(top_k, artifacts.height)),
-        "threshold_z": z_crit,
-        "tested": tested,
-        "labels": labels,
-        "has_real": has_real,
-        "n_significant": len(sig),
-        "artifacts": artifacts["token"].to_list(),
-        "artifact_row_share": len(flagged_rows) / syn.height if syn.height else 0.0,
-        "artifact_rows": syn[sorted(flagged_rows)] if flagged_rows else syn.clear(),
-    }
+    return TokenLabelStats(
+        table=table.head(max(top_k, artifacts.height)),
+        threshold_z=z_crit,
+        tested=tested,
+        labels=labels,
+        has_real=has_real,
+        n_significant=len(sig),
+        artifacts=artifacts["token"].to_list(),
+        artifact_row_share=len(flagged_rows) / syn.height if syn.height else 0.0,
+        artifact_rows=syn[sorted(flagged_rows)] if flagged_rows else syn.clear(),
+    )
 
 
 def _accuracy(correct: np.ndarray) -> Estimate:
     return proportion(int(correct.sum()), len(correct))
+
+
+@dataclass
+class ParaphraseTest:
+    """What `paraphrase_test` found: does a model trained on synthetic data keep its score?
+
+    `accuracy`: {"synthetic", "synthetic_paraphrased", "real", "real_paraphrased"} -> an `Estimate`
+    (value with its Wilson interval); `real_gap` = synthetic - real accuracy and `paraphrase_drop` =
+    synthetic - paraphrased synthetic accuracy, each with Newcombe's interval; `examples`: real rows the
+    model gets wrong most confidently and paraphrased synthetic rows whose prediction flipped.
+    Direction: larger gaps are worse (0 = the score transfers).
+    """
+
+    labels: list[Any]
+    n_synthetic: int
+    n_real: int
+    strength: float
+    accuracy: dict[str, Estimate]
+    real_gap: Estimate
+    paraphrase_drop: Estimate
+    examples: pl.DataFrame
 
 
 def paraphrase_test(
@@ -447,14 +556,11 @@ def paraphrase_test(
     folds: int = 5,
     strength: float = 0.5,
     max_rows_per_origin: int = 2000,
-) -> dict[str, Any]:
+) -> ParaphraseTest:
     """Train on synthetic, score on synthetic (cross-validated), real, and paraphrased copies of both.
 
-    The model: word 1-2-gram TF-IDF and logistic regression. Returns accuracies with Wilson
-    intervals (`synthetic`, `synthetic_paraphrased`, `real`, `real_paraphrased`), the gaps with
-    Newcombe intervals (`real_gap` = synthetic - real, `paraphrase_drop` = synthetic - paraphrased
-    synthetic), and `examples` (real rows the model gets wrong most confidently, and paraphrased
-    synthetic rows whose prediction flipped).
+    The model: word 1-2-gram TF-IDF and logistic regression. Accuracies with Wilson intervals, the
+    gaps with Newcombe intervals, and example rows (see `ParaphraseTest`).
     """
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
@@ -523,18 +629,16 @@ def paraphrase_test(
         confidence=pl.Series(p_syn_para[flipped].max(1), dtype=pl.Float64),
         why=pl.lit("synthetic row whose prediction flipped when paraphrased"),
     )
-    return {
-        "labels": shared,
-        "n_synthetic": len(y_syn),
-        "n_real": len(y_real),
-        "strength": strength,
-        "accuracy": {k: {"value": v.value, "lo": v.lo, "hi": v.hi} for k, v in acc.items()},
-        "real_gap": dict(zip(("value", "lo", "hi"), newcombe_interval(acc["synthetic"], acc["real"]))),
-        "paraphrase_drop": dict(
-            zip(("value", "lo", "hi"), newcombe_interval(acc["synthetic"], acc["synthetic_paraphrased"]))
-        ),
-        "examples": pl.concat([ex_real, ex_para], how="diagonal_relaxed"),
-    }
+    return ParaphraseTest(
+        labels=shared,
+        n_synthetic=len(y_syn),
+        n_real=len(y_real),
+        strength=strength,
+        accuracy=acc,
+        real_gap=newcombe_interval(acc["synthetic"], acc["real"]),
+        paraphrase_drop=newcombe_interval(acc["synthetic"], acc["synthetic_paraphrased"]),
+        examples=pl.concat([ex_real, ex_para], how="diagonal_relaxed"),
+    )
 
 
 # --- the registered checks -----------------------------------------------------------------------
@@ -578,35 +682,35 @@ class OriginTellsCheck(Check):
             top_k=self.top_k,
             max_rows_per_origin=self.max_rows_per_origin,
         )
-        s, g = r["surface"], r["ngrams"]
-        best = max([x for x in (s, g) if not math.isnan(x["auc"])], key=lambda x: x["auc"])
-        detected = s["tell"] or g["tell"]
-        status = "pass" if not detected else ("fail" if best["auc"] >= self.fail_auc else "warn")
+        s, g = r.surface, r.ngrams
+        best = max([x for x in (s, g) if not math.isnan(x.auc)], key=lambda x: x.auc)
+        detected = s.tell or g.tell
+        status = "pass" if not detected else ("fail" if best.auc >= self.fail_auc else "warn")
         head = (
-            f"A cross-validated classifier tells synthetic from real rows with AUC {s['auc']:.2f} "
-            f"[{s['lo']:.2f}, {s['hi']:.2f}] from surface features and {g['auc']:.2f} [{g['lo']:.2f}, {g['hi']:.2f}] "
-            f"from n-grams ({r['n_synthetic']} synthetic, {r['n_real']} real rows)."
+            f"A cross-validated classifier tells synthetic from real rows with AUC {s.auc:.2f} "
+            f"[{s.lo:.2f}, {s.hi:.2f}] from surface features and {g.auc:.2f} [{g.lo:.2f}, {g.hi:.2f}] "
+            f"from n-grams ({r.n_synthetic} synthetic, {r.n_real} real rows)."
         )
         if detected:
             parts = []
-            if s["tell"]:
-                parts.append("surface tells: " + _fmt_features(s["features"]))
-            if g["tell"]:
-                parts.append("n-gram tells: " + _fmt_features(g["features"]))
+            if s.tell:
+                parts.append("surface tells: " + _fmt_features(s.features))
+            if g.tell:
+                parts.append("n-gram tells: " + _fmt_features(g.features))
             summary = (
                 head + " " + ". ".join(parts) + ". A model trained on this mix can learn these instead of the task: "
                 "vary the generator's templates, openings and length, or mix generators."
             )
         else:
             summary = head + " Both intervals include 0.5: no detectable tell."
-        details = {k: v for k, v in r.items() if k != "examples"}
+        details = {k: v for k, v in asdict(r).items() if k != "examples"}
         return self.result(
             status,
             summary,
-            score=best["auc"],
+            score=best.auc,
             score_meaning="cross-validated AUC of a real-vs-synthetic classifier (0.5 = indistinguishable; higher is worse)",
             threshold=self.fail_auc,
-            evidence=r["examples"] if detected else r["examples"].clear(),
+            evidence=r.examples if detected else r.examples.clear(),
             details=details,
         )
 
@@ -635,33 +739,33 @@ class LabelShortcutCheck(Check):
 
     def run(self, ctx: Context) -> CheckResult:
         r = label_shortcut_test(ctx.df, seed=ctx.seed, folds=self.folds, repeats=self.repeats, top_k=self.top_k)
-        s, real = r["synthetic"], r["real"]
-        above = s["lo"] > 0.5
-        beyond_real = real is None or (r["excess_z"] is not None and r["excess_z"] > Z95)
+        s, real = r.synthetic, r.real
+        above = s.lo > 0.5
+        beyond_real = real is None or (r.excess_z is not None and r.excess_z > Z95)
         detected = above and beyond_real
-        status = "pass" if not detected else ("fail" if s["auc"] >= self.fail_auc else "warn")
-        text = f"Surface features alone predict the synthetic labels with AUC {s['auc']:.2f} [{s['lo']:.2f}, {s['hi']:.2f}]"
+        status = "pass" if not detected else ("fail" if s.auc >= self.fail_auc else "warn")
+        text = f"Surface features alone predict the synthetic labels with AUC {s.auc:.2f} [{s.lo:.2f}, {s.hi:.2f}]"
         if real is not None:
-            text += f"; on real rows the same features reach {real['auc']:.2f} [{real['lo']:.2f}, {real['hi']:.2f}]"
+            text += f"; on real rows the same features reach {real.auc:.2f} [{real.lo:.2f}, {real.hi:.2f}]"
         else:
             text += " (no labelled real rows to compare with)"
         if detected:
             text += (
-                ". Label shortcuts: " + _fmt_features(r["features"]) + ". A model can score well on this data "
+                ". Label shortcuts: " + _fmt_features(r.features) + ". A model can score well on this data "
                 "without learning the task: randomise these surface choices per label."
             )
         elif above:
             text += ". The real data shows the same surface signal, so it belongs to the task, not the generator."
         else:
             text += ". No surface shortcut to the label."
-        details = {k: v for k, v in r.items() if k != "examples"}
+        details = {k: v for k, v in asdict(r).items() if k != "examples"}
         return self.result(
             status,
             text,
-            score=s["auc"],
+            score=s.auc,
             score_meaning="cross-validated AUC of predicting the label from surface features on synthetic rows (higher is worse)",
             threshold=self.fail_auc,
-            evidence=r["examples"] if detected else r["examples"].clear(),
+            evidence=r.examples if detected else r.examples.clear(),
             details=details,
         )
 
@@ -689,11 +793,11 @@ class TokenLabelSkewCheck(Check):
 
     def run(self, ctx: Context) -> CheckResult:
         r = token_label_stats(ctx.df, alpha=self.alpha, min_count=self.min_count)
-        table = r["table"]
+        table = r.table
         keep = [c for c in ("id", "text", "origin", "label") if c in ctx.df.columns]
-        if r["has_real"]:
-            flagged = r["artifacts"]
-            share = r["artifact_row_share"]
+        if r.has_real:
+            flagged = r.artifacts
+            share = r.artifact_row_share
             status = "pass" if not flagged else ("fail" if share >= self.fail_share else "warn")
             shown = table.filter(pl.col("artifact")).head(8)
             listing = ", ".join(
@@ -701,8 +805,8 @@ class TokenLabelSkewCheck(Check):
                 for t, lab, p, n, rp in shown.select("token", "label", "p_hat", "n", "real_p_hat").iter_rows()
             )
             summary = (
-                f"{r['n_significant']} token(s) have an improbably skewed label distribution in the synthetic rows "
-                f"(z > {r['threshold_z']:.2f}, Bonferroni over {r['tested']} tests); "
+                f"{r.n_significant} token(s) have an improbably skewed label distribution in the synthetic rows "
+                f"(z > {r.threshold_z:.2f}, Bonferroni over {r.tested} tests); "
                 + (
                     f"{len(flagged)} of them are artifacts the real data does not share, found in {share:.0%} of "
                     f"synthetic rows: {listing}."
@@ -710,7 +814,7 @@ class TokenLabelSkewCheck(Check):
                     else "the real data shows the same skews, so they carry the task, not the generator."
                 )
             )
-            evidence = r["artifact_rows"].select(keep).head(50)
+            evidence = r.artifact_rows.select(keep).head(50)
             score = share
             meaning = "share of synthetic rows containing an artifact token (higher is worse)"
         else:
@@ -719,21 +823,21 @@ class TokenLabelSkewCheck(Check):
             score = float(sig.height)
             meaning = "number of tokens with a significantly skewed label distribution"
             summary = (
-                f"{sig.height} token(s) have an improbably skewed label distribution (z > {r['threshold_z']:.2f}): "
+                f"{sig.height} token(s) have an improbably skewed label distribution (z > {r.threshold_z:.2f}): "
                 + ", ".join(f"'{t}' -> {lab}" for t, lab in sig.select("token", "label").head(8).iter_rows())
                 + ". Add labelled real rows to tell task words from generator artifacts."
                 if sig.height
                 else "No token has an improbably skewed label distribution."
             )
             evidence = ctx.df.clear().select(keep)
-        details = {k: v for k, v in r.items() if k not in ("table", "artifact_rows")}
+        details = {k: v for k, v in asdict(r).items() if k not in ("table", "artifact_rows")}
         details["table"] = table.with_columns(pl.col("same_as").list.join(", ")).to_dicts()
         return self.result(
             status,
             summary,
             score=score,
             score_meaning=meaning,
-            threshold=self.fail_share if r["has_real"] else None,
+            threshold=self.fail_share if r.has_real else None,
             evidence=evidence,
             details=details,
         )
@@ -760,17 +864,17 @@ class ScoreVanishesCheck(Check):
 
     def run(self, ctx: Context) -> CheckResult:
         r = paraphrase_test(ctx.df, seed=ctx.seed, folds=self.folds, strength=self.strength)
-        a, gap, drop = r["accuracy"], r["real_gap"], r["paraphrase_drop"]
-        significant = [g for g in (gap, drop) if g["lo"] > 0]
+        a, gap, drop = r.accuracy, r.real_gap, r.paraphrase_drop
+        significant = [g for g in (gap, drop) if g.lo > 0]
         status = "pass"
         if significant:
-            status = "fail" if any(g["value"] >= self.fail_gap for g in significant) else "warn"
+            status = "fail" if any(g.value >= self.fail_gap for g in significant) else "warn"
         summary = (
-            f"Trained on {r['n_synthetic']} synthetic rows, the model scores {a['synthetic']['value']:.0%} on held-out "
-            f"synthetic rows, {a['synthetic_paraphrased']['value']:.0%} on paraphrased ones, "
-            f"{a['real']['value']:.0%} on {r['n_real']} real rows and {a['real_paraphrased']['value']:.0%} on paraphrased "
-            f"real rows. Gap to real: {gap['value']:+.2f} [{gap['lo']:+.2f}, {gap['hi']:+.2f}]; drop under paraphrase: "
-            f"{drop['value']:+.2f} [{drop['lo']:+.2f}, {drop['hi']:+.2f}]."
+            f"Trained on {r.n_synthetic} synthetic rows, the model scores {a['synthetic'].value:.0%} on held-out "
+            f"synthetic rows, {a['synthetic_paraphrased'].value:.0%} on paraphrased ones, "
+            f"{a['real'].value:.0%} on {r.n_real} real rows and {a['real_paraphrased'].value:.0%} on paraphrased "
+            f"real rows. Gap to real: {gap.value:+.2f} [{gap.lo:+.2f}, {gap.hi:+.2f}]; drop under paraphrase: "
+            f"{drop.value:+.2f} [{drop.lo:+.2f}, {drop.hi:+.2f}]."
         )
         summary += (
             " The score does not transfer: the model learned the generator, not the task."
@@ -780,11 +884,11 @@ class ScoreVanishesCheck(Check):
         return self.result(
             status,
             summary,
-            score=max(gap["value"], drop["value"]),
+            score=max(gap.value, drop.value),
             score_meaning="accuracy lost from held-out synthetic to real or paraphrased synthetic text (higher is worse)",
             threshold=self.fail_gap,
-            evidence=r["examples"] if status != "pass" else r["examples"].clear(),
-            details={k: v for k, v in r.items() if k != "examples"},
+            evidence=r.examples if status != "pass" else r.examples.clear(),
+            details={k: v for k, v in asdict(r).items() if k != "examples"},
         )
 
 

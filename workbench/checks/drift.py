@@ -58,11 +58,33 @@ def median_heuristic(x: np.ndarray, y: np.ndarray) -> float:
     return med if med > 0 else 1.0
 
 
-def mmd_test(x: Any, y: Any, *, bandwidth: float | None = None, n_perm: int = 200, seed: int = 0) -> dict[str, float]:
+@dataclass(frozen=True)
+class MMDTest:
+    """The unbiased MMD^2 between two samples (`mmd2`; 0 in expectation for one distribution, larger is
+    further apart), its one-sided permutation `p_value` (small: the samples differ) and the RBF
+    `bandwidth` used."""
+
+    mmd2: float
+    p_value: float
+    bandwidth: float
+
+
+@dataclass(frozen=True)
+class FurtherTest:
+    """`difference` = MMD^2(x, reference) - MMD^2(y, reference) (positive: x lies further from the
+    reference, which is worse for a later generation), its one-sided permutation `p_value` (small: x
+    is significantly further) and the RBF `bandwidth` used."""
+
+    difference: float
+    p_value: float
+    bandwidth: float
+
+
+def mmd_test(x: Any, y: Any, *, bandwidth: float | None = None, n_perm: int = 200, seed: int = 0) -> MMDTest:
     """Two-sample test with the unbiased MMD^2 and an RBF kernel exp(-|a-b|^2 / (2 bandwidth^2)).
 
     `bandwidth` defaults to the median heuristic. The p-value is (1 + #{permuted >= observed}) /
-    (1 + n_perm) over random relabellings of the pooled sample. Returns `mmd2, p_value, bandwidth`.
+    (1 + n_perm) over random relabellings of the pooled sample (see `MMDTest`).
     """
     x = np.asarray(x, dtype=np.float64)
     y = np.asarray(y, dtype=np.float64)
@@ -88,18 +110,18 @@ def mmd_test(x: Any, y: Any, *, bandwidth: float | None = None, n_perm: int = 20
         return sxx / (n * (n - 1)) + syy / (m * (m - 1)) - 2 * sxy / (n * m)
 
     observed, p = permutation_p(stat, n, m, n_perm, seed)
-    return {"mmd2": observed, "p_value": p, "bandwidth": bw}
+    return MMDTest(observed, p, bw)
 
 
 def further_test(
     x: Any, y: Any, reference: Any, *, bandwidth: float | None = None, n_perm: int = 200, seed: int = 0
-) -> dict[str, float]:
+) -> FurtherTest:
     """Is `x` further from `reference` than `y` is? Permutation test on MMD^2(x, ref) - MMD^2(y, ref).
 
     Under the null hypothesis x and y come from one distribution, so their rows are exchangeable
     and relabelling them gives the null distribution of the difference (the reference stays
-    fixed). RBF kernel, bandwidth by the median heuristic over all three samples. Returns
-    `difference, p_value, bandwidth`; a small p-value means x lies further from the reference.
+    fixed). RBF kernel, bandwidth by the median heuristic over all three samples (see `FurtherTest`);
+    a small p-value means x lies further from the reference.
     """
     x, y, r = (np.asarray(v, dtype=np.float64) for v in (x, y, reference))
     if min(x.shape[0], y.shape[0]) < 2 or r.shape[0] < 1:
@@ -124,7 +146,7 @@ def further_test(
         return dx - dy
 
     observed, p = permutation_p(stat, n, m, n_perm, seed)
-    return {"difference": observed, "p_value": p, "bandwidth": bw}
+    return FurtherTest(observed, p, bw)
 
 
 def tail_clusters(anchor_embeddings: Any, *, n_clusters: int = 20, tail_share: float = 0.2, seed: int = 0):
@@ -230,7 +252,7 @@ def generation_report(
 
     def text_metrics(ts: list[str]) -> dict[str, float]:
         tt = type_token_stats(ts)
-        return {"distinct_2": distinct_n(ts, 2), "vocab_size": tt["types"], "mattr": tt["mattr"]}
+        return {"distinct_2": distinct_n(ts, 2), "vocab_size": float(tt.types), "mattr": tt.mattr}
 
     anchor_metrics: dict[str, float] = {}
     if len(a_pick):
@@ -256,7 +278,7 @@ def generation_report(
             row["mean_pairwise_similarity"] = mean_pairwise_similarity(e)
             if a_emb is not None and len(a_pick) >= 2:
                 test = mmd_test(e, a_emb[a_pick], n_perm=n_perm, seed=seed + g)
-                row["mmd2_to_anchor"], row["mmd_p_to_anchor"] = test["mmd2"], test["p_value"]
+                row["mmd2_to_anchor"], row["mmd_p_to_anchor"] = test.mmd2, test.p_value
                 pr = _prdc(a_emb[a_pick], e, k)
                 if pr is not None:
                     row.update(pr)
@@ -264,8 +286,8 @@ def generation_report(
                     hit = np.unique(km.predict(e))
                     row["tail_coverage"] = float(np.isin(tail, hit).mean())
                 if g != first:
-                    test = further_test(e, emb[picks[first]], a_emb[a_pick], n_perm=n_perm, seed=seed + 7919 * g)
-                    row["further_from_anchor_p"] = p_vs_first[g] = test["p_value"]
+                    further = further_test(e, emb[picks[first]], a_emb[a_pick], n_perm=n_perm, seed=seed + 7919 * g)
+                    row["further_from_anchor_p"] = p_vs_first[g] = further.p_value
         rows.append(row)
     table = pl.DataFrame(rows)
     if emb is not None and a_emb is not None and "precision" not in table.columns:

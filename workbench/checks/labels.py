@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
@@ -177,6 +177,24 @@ def krippendorff_alpha(matrix: Any, level: str = "nominal") -> float:
     return float(1.0 - d_o / d_e)
 
 
+@dataclass
+class Agreement:
+    """Agreement between raters with 95% percentile bootstrap intervals (units resampled).
+
+    `alpha` (`alpha_lo`, `alpha_hi`): Krippendorff's alpha; `cohen_kappa` (`_lo`, `_hi`): Cohen's
+    kappa, for two raters only (None for a matrix); `n`: the units. Direction: higher is better
+    (1 = perfect agreement, 0 = what chance gives, below 0 = worse than chance).
+    """
+
+    alpha: float
+    alpha_lo: float
+    alpha_hi: float
+    n: int
+    cohen_kappa: float | None = None
+    cohen_kappa_lo: float | None = None
+    cohen_kappa_hi: float | None = None
+
+
 def agreement(
     a: Sequence[Any] | None = None,
     b: Sequence[Any] | None = None,
@@ -185,30 +203,26 @@ def agreement(
     level: str = "nominal",
     n_boot: int = 1000,
     seed: int = 0,
-) -> dict[str, float]:
-    """Agreement with 95% bootstrap intervals (units resampled).
+) -> Agreement:
+    """Agreement with 95% bootstrap intervals (units resampled), see `Agreement`.
 
     Two raters (`a`, `b`): Cohen's kappa and nominal alpha. A coders x units `matrix` (NaN
-    missing): Krippendorff's alpha at `level`. Returns {statistic: value, statistic_lo, _hi, n}.
+    missing): Krippendorff's alpha at `level`.
     """
-    out: dict[str, float] = {}
+    kappa: tuple[float | None, float | None, float | None] = (None, None, None)
     if matrix is None:
         if a is None or b is None:
             raise InputError("agreement() needs two label sequences (a, b) or a coders x units matrix=.")
         a_arr, b_arr = _pair(a, b)
-        out["cohen_kappa"] = cohen_kappa(a_arr, b_arr)
-        out["cohen_kappa_lo"], out["cohen_kappa_hi"] = bootstrap_interval(
-            lambda i: cohen_kappa(a_arr[i], b_arr[i]), len(a_arr), n_boot=n_boot, seed=seed
-        )
+        lo, hi = bootstrap_interval(lambda i: cohen_kappa(a_arr[i], b_arr[i]), len(a_arr), n_boot=n_boot, seed=seed)
+        kappa = (cohen_kappa(a_arr, b_arr), lo, hi)
         matrix = np.array([a_arr, b_arr], dtype=object)
         level = "nominal"
     x = _values_matrix(matrix, level)
-    out["alpha"] = krippendorff_alpha(x, level)
-    out["alpha_lo"], out["alpha_hi"] = bootstrap_interval(
+    alpha_lo, alpha_hi = bootstrap_interval(
         lambda i: krippendorff_alpha(x[:, i], level), x.shape[1], n_boot=n_boot, seed=seed
     )
-    out["n"] = float(x.shape[1])
-    return out
+    return Agreement(krippendorff_alpha(x, level), alpha_lo, alpha_hi, int(x.shape[1]), *kappa)
 
 
 # --- accuracy against trusted labels -------------------------------------------------------------
@@ -274,14 +288,27 @@ def out_of_fold_probabilities(
     return probs
 
 
-def confident_learning(probs: np.ndarray, y: np.ndarray) -> dict[str, np.ndarray]:
+@dataclass
+class ConfidentLearning:
+    """The confident-learning estimate of `confident_learning`: per-class `thresholds`, the k x k
+    `confident_joint` counts (given label x confident label), `is_issue` per row (off the diagonal),
+    `self_confidence` (the probability of the given label: lower is more suspect) and `suggested`
+    (the confident class index per row)."""
+
+    thresholds: np.ndarray
+    confident_joint: np.ndarray
+    is_issue: np.ndarray
+    self_confidence: np.ndarray
+    suggested: np.ndarray
+
+
+def confident_learning(probs: np.ndarray, y: np.ndarray) -> ConfidentLearning:
     """Confident learning (Northcutt, Jiang & Chuang 2021) from out-of-fold probabilities.
 
     Per-class threshold t_j = mean predicted probability of class j over rows labelled j. A row
     labelled i is counted in the confident joint at (i, j), j the most probable class among those
-    whose probability reaches its threshold; off-diagonal rows are label issues. Returns
-    `thresholds`, `confident_joint` (k x k counts), `is_issue`, `self_confidence` (probability of the
-    given label) and `suggested` (the confident class, or the argmax when none reaches its threshold).
+    whose probability reaches its threshold; off-diagonal rows are label issues. `suggested` is the
+    confident class, or the argmax when none reaches its threshold (see `ConfidentLearning`).
     """
     k = probs.shape[1]
     thresholds = np.array([probs[y == j, j].mean() if (y == j).any() else 1.0 for j in range(k)])
@@ -293,13 +320,13 @@ def confident_learning(probs: np.ndarray, y: np.ndarray) -> dict[str, np.ndarray
     joint = np.zeros((k, k), dtype=np.int64)
     np.add.at(joint, (y[has], confident[has]), 1)
     is_issue = has & (confident != y)
-    return {
-        "thresholds": thresholds,
-        "confident_joint": joint,
-        "is_issue": is_issue,
-        "self_confidence": probs[np.arange(len(y)), y],
-        "suggested": suggested,
-    }
+    return ConfidentLearning(
+        thresholds=thresholds,
+        confident_joint=joint,
+        is_issue=is_issue,
+        self_confidence=probs[np.arange(len(y)), y],
+        suggested=suggested,
+    )
 
 
 def suspect_labels(
@@ -344,13 +371,13 @@ def suspect_labels(
             "id": ids.cast(pl.String),
             "text": data["text"] if "text" in data.columns else pl.Series([None] * data.height, dtype=pl.String),
             "label": data[label].cast(pl.String),
-            "suggested_label": pl.Series([classes[i] for i in cl["suggested"]], dtype=pl.String),
-            "self_confidence": cl["self_confidence"],
-            "is_issue": cl["is_issue"],
-            "suspicion": 1.0 - cl["self_confidence"],
+            "suggested_label": pl.Series([classes[i] for i in cl.suggested], dtype=pl.String),
+            "self_confidence": cl.self_confidence,
+            "is_issue": cl.is_issue,
+            "suspicion": 1.0 - cl.self_confidence,
         }
     )
-    order = np.lexsort((np.arange(len(y)), cl["self_confidence"], ~cl["is_issue"]))
+    order = np.lexsort((np.arange(len(y)), cl.self_confidence, ~cl.is_issue))
     return (
         out[order.tolist()]
         .with_row_index("rank", offset=1)
@@ -379,6 +406,27 @@ BIAS_FEATURES = (
 )
 
 
+@dataclass
+class LabelBiasTest:
+    """What `label_bias_test` found: does disagreement with the reference follow surface features?
+
+    `table`: one row per feature and token tested, significant and strongest first (feature, kind,
+    auc, lo, hi, p_value, p_holm, significant, direction, rate_high, rate_low, wrong_label); `n` rows
+    with both labels, `n_disagree` of them disagreeing (`disagreement_rate`); `tested` features and
+    tokens at family-wise `alpha`; `biased`: the significant ones; `examples`: disagreeing rows of
+    the strongest. Direction: an AUC further from 0.5 is a stronger bias (0.5 = none).
+    """
+
+    table: pl.DataFrame
+    n: int
+    n_disagree: int
+    disagreement_rate: float
+    tested: int
+    alpha: float
+    biased: list[str]
+    examples: pl.DataFrame
+
+
 def label_bias_test(
     df: pl.DataFrame,
     *,
@@ -388,7 +436,7 @@ def label_bias_test(
     min_support: int = 20,
     max_tokens: int = 200,
     alpha: float = 0.05,
-) -> dict[str, Any]:
+) -> LabelBiasTest:
     """Does disagreement between `label` and `reference` follow surface features of the text?
 
     Rows where both labels are known. For each surface feature (see `BIAS_FEATURES`; definitions in
@@ -399,10 +447,9 @@ def label_bias_test(
     disagreement rate with and without it) with a DeLong 95% interval, and a two-sided
     Mann-Whitney p-value, Holm-corrected over all tests. `reference` may be another labeler's column.
 
-    Returns `table` (feature, kind, auc, lo, hi, p_value, p_holm, significant, rate_high (the
-    disagreement rate in the top quarter of rows by the feature, or with the token), rate_low,
-    wrong_label (the label most often given wrongly there)), `n`, `n_disagree`, `tested`, `biased`
-    (names of the significant features), `examples` (disagreeing rows of the strongest feature).
+    Returns a `LabelBiasTest`; in its `table`, `rate_high` is the disagreement rate in the top quarter
+    of rows by the feature (or with the token), `rate_low` the rate in the rest, `wrong_label` the
+    label most often given wrongly there.
     """
     for c in (label, reference):
         if c not in df.columns:
@@ -491,16 +538,16 @@ def label_bias_test(
         examples = data.select(keep)[picks].with_columns(feature=pl.lit(top["feature"]))
     else:
         examples = data.select(keep).clear().with_columns(feature=pl.lit(None, dtype=pl.String))
-    return {
-        "table": table,
-        "n": n,
-        "n_disagree": n_dis,
-        "disagreement_rate": n_dis / n,
-        "tested": len(records),
-        "alpha": alpha,
-        "biased": biased,
-        "examples": examples,
-    }
+    return LabelBiasTest(
+        table=table,
+        n=n,
+        n_disagree=n_dis,
+        disagreement_rate=n_dis / n,
+        tested=len(records),
+        alpha=alpha,
+        biased=biased,
+        examples=examples,
+    )
 
 
 @dataclass
@@ -527,7 +574,7 @@ class LabelBiasCheck(Check):
         groups = (
             sorted(df["label_source"].drop_nulls().unique().to_list()) if "label_source" in df.columns else []
         ) or [None]
-        found: list[tuple[str, dict[str, Any]]] = []
+        found: list[tuple[str, LabelBiasTest]] = []
         notes: list[str] = []
         for g in groups:
             part = df if g is None else df.filter(pl.col("label_source") == g)
@@ -541,10 +588,10 @@ class LabelBiasCheck(Check):
             raise InputError("no labeler has enough rows for the label-bias test: " + " ".join(notes))
         status, worst, lines, evidence = "pass", 0.0, [], []
         for who, r in found:
-            sig = r["table"].filter(pl.col("significant"))
-            rate = f"{r['disagreement_rate']:.0%} of {r['n']} rows disagree with the reference"
+            sig = r.table.filter(pl.col("significant"))
+            rate = f"{r.disagreement_rate:.0%} of {r.n} rows disagree with the reference"
             if sig.height == 0:
-                lines.append(f"{who}: {rate}; no surface feature explains the disagreements ({r['tested']} tested).")
+                lines.append(f"{who}: {rate}; no surface feature explains the disagreements ({r.tested} tested).")
                 continue
             strongest = sig.row(0, named=True)
             effect = abs(strongest["auc"] - 0.5) + 0.5
@@ -562,7 +609,7 @@ class LabelBiasCheck(Check):
                 .iter_rows()
             )
             lines.append(f"{who}: {rate}, and they follow surface features: {listing}.")
-            evidence.append(r["examples"].with_columns(labeler=pl.lit(who)))
+            evidence.append(r.examples.with_columns(labeler=pl.lit(who)))
         summary = " ".join(lines)
         if status != "pass":
             summary += (
@@ -582,7 +629,8 @@ class LabelBiasCheck(Check):
             threshold=self.fail_auc,
             evidence=ev,
             details={
-                who: {k: v for k, v in r.items() if k not in ("table", "examples")} | {"table": r["table"].to_dicts()}
+                who: {k: v for k, v in asdict(r).items() if k not in ("table", "examples")}
+                | {"table": r.table.to_dicts()}
                 for who, r in found
             },
         )
