@@ -1,4 +1,5 @@
-"""PRDC at scale: `workbench.checks.coverage.prdc` vs the `prdc` package, in one run.
+"""PRDC at scale: `workbench.checks.coverage.prdc` (`workbench.prdc` on the `workbench.knn` kernel) vs the
+`prdc` package, in one run.
 
 Goals (issue 4): on 10k real x 10k synthetic 384-d embeddings, at least 5x faster than the `prdc`
 package and at most a quarter of its peak memory, with the same four numbers; 100k x 100k

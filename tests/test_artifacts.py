@@ -48,24 +48,24 @@ def test_checks_are_registered_as_artifact_learning():
 
 def test_origin_test_names_the_stock_opening(with_tells):
     r = A.origin_test(with_tells, seed=0)
-    assert r["surface"]["tell"] and r["ngrams"]["tell"]
-    assert r["surface"]["lo"] > 0.9 and r["ngrams"]["lo"] > 0.9
+    assert r.surface.tell and r.ngrams.tell
+    assert r.surface.lo > 0.9 and r.ngrams.lo > 0.9
     # TEMPLATE_TELLS "origin: stock opening": every text opens with 'This film' or 'This movie'
-    assert "opening_frequency" in _names(r["surface"]["features"])
-    grams = _names(r["ngrams"]["features"])
+    assert "opening_frequency" in _names(r.surface.features)
+    grams = _names(r.ngrams.features)
     assert grams & {"[start] this", "this film", "this movie", "[start] this film"}, grams
-    ex = r["examples"]
+    ex = r.examples
     assert {"id", "text", "feature"} <= set(ex.columns)
     opening = ex.filter(pl.col("feature") == "opening_frequency")
     assert opening.height and all(t.startswith("This ") for t in opening["text"])
-    assert r["tells"]
+    assert r.tells
 
 
 def test_label_shortcut_names_punctuation_and_length(with_tells):
     r = A.label_shortcut_test(with_tells, seed=0)
-    assert r["synthetic"]["lo"] > 0.9
-    assert r["real"] is not None and r["real"]["auc"] < 0.7 and r["excess_z"] > 1.96
-    top = _names(r["features"])
+    assert r.synthetic.lo > 0.9
+    assert r.real is not None and r.real.auc < 0.7 and r.excess_z > 1.96
+    top = _names(r.features)
     # TEMPLATE_TELLS "label: final punctuation" and "label: length"
     assert top & {"ends_with_exclamation", "exclamations", "ends_with_period"}, top
     assert top & {"n_words", "n_chars"}, top
@@ -73,14 +73,14 @@ def test_label_shortcut_names_punctuation_and_length(with_tells):
 
 def test_token_statistic_names_the_intensifiers_and_final_punctuation(with_tells):
     r = token_stats = A.token_label_stats(with_tells)
-    table = token_stats["table"]
+    table = token_stats.table
     top = set(table["token"].head(5)) | {t for row in table["same_as"].head(5).to_list() for t in row}
     # TEMPLATE_TELLS "label: stock intensifier" ('truly' / 'ultimately') and "label: final punctuation"
     assert {"truly", "ultimately", "!"} <= top, top
-    assert {"truly", "ultimately"} <= set(r["artifacts"]) | {
+    assert {"truly", "ultimately"} <= set(r.artifacts) | {
         t for row in table.filter(pl.col("artifact"))["same_as"].to_list() for t in row
     }
-    assert r["artifact_row_share"] > 0.9
+    assert r.artifact_row_share > 0.9
 
 
 def test_gardner_statistic_by_hand():
@@ -94,16 +94,16 @@ def test_gardner_statistic_by_hand():
         .with_columns(pl.col("id").cast(pl.String))
     )
     r = A.token_label_stats(df, min_count=10)
-    rows = {row["token"]: row for row in r["table"].iter_rows(named=True)}
+    rows = {row["token"]: row for row in r.table.iter_rows(named=True)}
     # alpha: n=20, all 'a': z = (1 - .5) / sqrt(.25 / 20) = sqrt(20)
     assert rows["alpha"]["z"] == pytest.approx(math.sqrt(20)) and rows["alpha"]["same_as"] == ["one"]
     assert rows["beta"]["z"] == pytest.approx(0.0) and not rows["beta"]["significant"]
     assert rows["gamma"]["p_hat"] == 0.5
     tested = len(rows) + sum(len(x["same_as"]) for x in rows.values())
-    assert r["tested"] == tested * 2
-    assert r["threshold_z"] == pytest.approx(stats.norm.isf(0.01 / r["tested"]))
-    assert rows["alpha"]["significant"] == (math.sqrt(20) > r["threshold_z"])
-    assert not r["has_real"]
+    assert r.tested == tested * 2
+    assert r.threshold_z == pytest.approx(stats.norm.isf(0.01 / r.tested))
+    assert rows["alpha"]["significant"] == (math.sqrt(20) > r.threshold_z)
+    assert not r.has_real
 
 
 def test_score_vanishes_and_shrinks_with_randomised_mixed_generators(real_pool):
@@ -121,10 +121,10 @@ def test_score_vanishes_and_shrinks_with_randomised_mixed_generators(real_pool):
         ),
     ]:
         r = A.paraphrase_test(pl.concat([ev, syn], how="diagonal_relaxed"), seed=0)
-        gaps[name] = r["real_gap"]
-        assert r["accuracy"]["synthetic"]["value"] > 0.8
-    assert gaps["tells"]["lo"] > 0.3
-    assert gaps["mixed"]["hi"] < gaps["tells"]["lo"]
+        gaps[name] = r.real_gap
+        assert r.accuracy["synthetic"].value > 0.8
+    assert gaps["tells"].lo > 0.3
+    assert gaps["mixed"].hi < gaps["tells"].lo
 
 
 def test_checks_fail_on_planted_tells_with_evidence(with_tells):
@@ -151,8 +151,8 @@ def test_origin_test_reports_no_tell_on_real_vs_real_in_95_percent_of_seeds(real
     covered = 0
     for seed in seeds:
         r = A.origin_test(_real_vs_real(real_pool, 200, seed), seed=seed)
-        s, g = r["surface"], r["ngrams"]
-        if s["lo"] <= 0.5 <= s["hi"] and g["lo"] <= 0.5 <= g["hi"] and not r["tells"]:
+        s, g = r.surface, r.ngrams
+        if s.lo <= 0.5 <= s.hi and g.lo <= 0.5 <= g.hi and not r.tells:
             covered += 1
     assert covered / len(seeds) >= 0.95, covered
 
@@ -175,42 +175,16 @@ def test_markov_text_is_caught_weakly_not_as_a_template(real_pool):
         how="diagonal_relaxed",
     )
     r = A.origin_test(df, seed=0)
-    assert max(r["surface"]["auc"], r["ngrams"]["auc"]) < 0.8
+    assert max(r.surface.auc, r.ngrams.auc) < 0.8
 
 
 # --- statistics and plumbing ---------------------------------------------------------------------
-
-
-def test_delong_auc_matches_sklearn():
-    from sklearn.metrics import roc_auc_score
-
-    rng = np.random.default_rng(0)
-    y = rng.random(300) < 0.4
-    s = rng.normal(size=300) + y
-    auc, var = A.delong_auc(y, s)
-    assert auc == pytest.approx(roc_auc_score(y, s))
-    # DeLong's variance is close to the bootstrap variance
-    boots = []
-    for _ in range(400):
-        i = rng.integers(0, 300, 300)
-        boots.append(roc_auc_score(y[i], s[i]))
-    assert var == pytest.approx(np.var(boots), rel=0.3)
-    assert A.delong_auc(np.array([0, 0, 1, 1]), np.array([0.1, 0.2, 0.8, 0.9])) == (1.0, 0.0)
 
 
 def test_identical_features_are_merged():
     F = np.array([[1, 10, 5], [0, 0, 3], [1, 10, 1], [0, 0, 2]], dtype=float)
     groups = A._merge_identical([0, 1, 2], lambda j: F[:, j], ["a", "b", "c"], 5)
     assert groups == [(0, ["b"]), (2, [])]
-
-
-def test_surface_features_shape_and_meaning():
-    F = A.surface_features(["Hello there!", "hello there.", "Other words here\n- bullet", "日本語"])
-    names = list(A.SURFACE_FEATURES)
-    assert F.shape == (4, len(names))
-    assert F[0, names.index("ends_with_exclamation")] == 1 and F[1, names.index("ends_with_period")] == 1
-    assert F[0, names.index("opening_frequency")] == 0.5  # 'hello there' opens two of four texts
-    assert F[2, names.index("bullet_lines")] == 1 and F[3, names.index("non_ascii_share")] == 1
 
 
 def test_not_enough_labels_skips_with_a_reason():
@@ -230,8 +204,8 @@ def test_not_enough_labels_skips_with_a_reason():
 def test_deterministic(with_tells):
     a = A.origin_test(with_tells, seed=3)
     b = A.origin_test(with_tells, seed=3)
-    assert a["surface"] == b["surface"] and a["ngrams"] == b["ngrams"]
-    assert a["examples"].equals(b["examples"])
+    assert a.surface == b.surface and a.ngrams == b.ngrams
+    assert a.examples.equals(b.examples)
 
 
 def test_unicode_rich_data_above_the_minimum_runs_cleanly():

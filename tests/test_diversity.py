@@ -11,7 +11,6 @@ from workbench.checks import all_checks
 from workbench.checks.base import Context
 from workbench.checks.diversity import (
     OverRegularizationCheck,
-    _mattr,
     compare,
     compression_ratio,
     distinct_n,
@@ -22,6 +21,7 @@ from workbench.checks.diversity import (
     type_token_stats,
     vendi_score,
 )
+from workbench.diversity_metrics import _mattr
 from workbench.errors import InputError
 
 
@@ -82,9 +82,9 @@ def test_distinct_n_compression_and_type_token_stats() -> None:
     varied = [f"review number {i} says {w}" for i, w in enumerate(["alpha", "beta", "gamma", "delta", "epsilon"] * 20)]
     assert compression_ratio(["the same sentence again"] * 100) > compression_ratio(varied)
     stats = type_token_stats(texts)
-    assert stats["tokens"] == 6 and stats["types"] == 4 and stats["ttr"] == pytest.approx(4 / 6)
+    assert stats.tokens == 6 and stats.types == 4 and stats.ttr == pytest.approx(4 / 6)
     spread = length_spread(["a b", "a b c d", "a b c d e f"])
-    assert spread["mean"] == 4 and spread["std"] == pytest.approx(2.0)
+    assert spread.mean == 4 and spread.std == pytest.approx(2.0)
 
 
 def test_mattr_matches_a_brute_force_moving_window() -> None:

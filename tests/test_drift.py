@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import sys
-import types
 from itertools import pairwise
 
 import numpy as np
@@ -11,7 +9,7 @@ import polars as pl
 import pytest
 
 from workbench import demo
-from workbench.checks import all_checks
+from workbench.checks import all_checks, drift
 from workbench.checks.base import Context
 from workbench.checks.diversity import distinct_n, type_token_stats
 from workbench.checks.drift import (
@@ -45,7 +43,7 @@ def _by_generation(df: pl.DataFrame) -> list[list[str]]:
 def test_self_consuming_chain_loses_diversity_monotonically_and_mixing_holds_it(seed) -> None:
     alone = _by_generation(demo.self_consuming_chain(6, 300, real_share=0.0, seed=seed))
     d2 = [distinct_n(t, 2) for t in alone]
-    vocab = [type_token_stats(t)["types"] for t in alone]
+    vocab = [type_token_stats(t).types for t in alone]
     assert all(b < a for a, b in pairwise(d2)), d2
     assert all(b < a for a, b in pairwise(vocab)), vocab
     assert d2[-1] < 0.7 * d2[0]
@@ -77,9 +75,9 @@ def test_mmd_test_separates_shifted_samples_and_not_equal_ones() -> None:
     rng = np.random.default_rng(1)
     a, b = rng.normal(size=(120, 5)), rng.normal(size=(120, 5))
     same = mmd_test(a, b, n_perm=300, seed=0)
-    assert abs(same["mmd2"]) < 0.02 and same["p_value"] > 0.05
+    assert abs(same.mmd2) < 0.02 and same.p_value > 0.05
     shifted = mmd_test(a, b + 0.6, n_perm=300, seed=0)
-    assert shifted["mmd2"] > 0.05 and shifted["p_value"] < 0.01
+    assert shifted.mmd2 > 0.05 and shifted.p_value < 0.01
     with pytest.raises(InputError, match="same width"):
         mmd_test(a, b[:, :3])
 
@@ -89,9 +87,9 @@ def test_further_test_detects_moving_away_from_the_reference() -> None:
     ref = rng.normal(size=(150, 4))
     near, near2 = rng.normal(size=(100, 4)), rng.normal(size=(100, 4))
     far = 0.3 * rng.normal(size=(100, 4)) + 1.0  # collapsed and shifted
-    assert further_test(far, near, ref, n_perm=300)["p_value"] < 0.01
-    assert further_test(near2, near, ref, n_perm=300)["p_value"] > 0.05
-    assert further_test(near, far, ref, n_perm=300)["p_value"] > 0.5
+    assert further_test(far, near, ref, n_perm=300).p_value < 0.01
+    assert further_test(near2, near, ref, n_perm=300).p_value > 0.05
+    assert further_test(near, far, ref, n_perm=300).p_value > 0.5
 
 
 def test_tail_clusters_hold_at_most_the_tail_share() -> None:
@@ -131,16 +129,14 @@ def test_generation_report_with_embeddings_flags_the_collapse() -> None:
     assert stable.degraded == [] and stable.reset_point is None
 
 
-def test_generation_report_uses_coverage_prdc_when_present(monkeypatch) -> None:
+def test_generation_report_measures_with_prdc(monkeypatch) -> None:
     calls = []
 
     def fake_prdc(real, fake, k=5):
         calls.append((real.shape, fake.shape, k))
         return {"precision": 0.5, "recall": 0.25, "density": 1.0, "coverage": 0.75}
 
-    module = types.ModuleType("workbench.checks.coverage")
-    module.prdc = fake_prdc  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "workbench.checks.coverage", module)
+    monkeypatch.setattr(drift, "prdc", fake_prdc)
     df, emb, anchor_emb = _gaussian_generations(n_gens=2, n=40)
     anchor = validate(pl.DataFrame({"text": [f"anchor {i}" for i in range(200)], "origin": ["real"] * 200}))
     rep = generation_report(df, anchor, embeddings=emb, anchor_embeddings=anchor_emb, n_perm=50)

@@ -401,12 +401,3 @@ def test_sensitivity_chart(labelled):
     assert {d["perturbation"] for d in data} == {"casing", "typos"}
     with pytest.raises(ValueError, match="metric must be one of"):
         rep.chart("nonsense")
-
-
-def test_intervals():
-    lo, hi = perturb.wilson_interval(0, 10)
-    assert lo == 0.0 and 0.25 < hi < 0.35  # Wilson: upper bound 0.2775 for 0/10
-    lo, hi = perturb.wilson_interval(5, 10)
-    assert abs(lo - 0.2366) < 1e-3 and abs(hi - 0.7634) < 1e-3
-    m, lo, hi = perturb.mean_interval(np.array([1.0, 2.0, 3.0]))
-    assert m == 2.0 and abs(hi - 2 - 2.4842) < 1e-3

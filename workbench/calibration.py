@@ -13,7 +13,8 @@
   confidence for every perturbation and strength of a `perturb.sensitivity` report.
 
 Probabilities are an (n, k) array whose rows sum to 1; a 1-D array is read as the probability of
-class 1 in a binary problem. Labels are class indices 0..k-1, or class names with `classes=`.
+class 1 in a binary problem (validated by `workbench.model.check_probabilities`). Labels are class
+indices 0..k-1, or class names with `classes=`.
 """
 
 from __future__ import annotations
@@ -26,73 +27,11 @@ import numpy as np
 import polars as pl
 
 from workbench.errors import InputError
+from workbench.model import check_probabilities
+from workbench.stats import percentile_interval
 
 if TYPE_CHECKING:
     from workbench.perturb import SensitivityReport
-
-SUM_TOLERANCE = 1e-3
-
-
-def check_probabilities(probs: Any, n: int | None = None, *, who: str = "probs") -> np.ndarray:
-    """`probs` as a float64 (n, k) array, or an `InputError` naming what is wrong and how to fix it.
-
-    Accepts a 1-D array of positive-class probabilities for binary problems (stacked to [1-p, p]).
-    Refuses: wrong length, fewer than two columns, NaN or infinite values, negative values or
-    values above 1, and rows that do not sum to 1 (within 1e-3): logits or scores are not
-    probabilities.
-    """
-    try:
-        arr = np.asarray(probs, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise InputError(
-            f"{who} must return numbers: an (n, k) array of class probabilities; got {type(probs).__name__}."
-        ) from None
-    if arr.ndim == 1:
-        if n is not None and arr.shape[0] != n:
-            raise InputError(f"{who} returned {arr.shape[0]} values for {n} texts; it must return one row per text.")
-        _check_finite(arr, who)
-        if ((arr < 0) | (arr > 1)).any():
-            raise InputError(
-                f"{who} returned a 1-D array with values outside [0, 1]; a 1-D result is read as P(class 1), "
-                "so pass probabilities (apply a sigmoid to scores) or an (n, k) array."
-            )
-        arr = np.column_stack([1 - arr, arr])
-    if arr.ndim != 2:
-        raise InputError(f"{who} must return an (n, k) array of class probabilities; got shape {arr.shape}.")
-    if n is not None and arr.shape[0] != n:
-        raise InputError(
-            f"{who} returned {arr.shape[0]} rows for {n} texts (shape {arr.shape}); it must return one row per "
-            "text, in order."
-        )
-    if arr.shape[1] < 2:
-        raise InputError(
-            f"{who} returned {arr.shape[1]} column(s); it must return one probability per class (at least 2). "
-            "For a binary model returning P(positive), stack [1 - p, p]."
-        )
-    _check_finite(arr, who)
-    if (arr < -1e-9).any() or (arr > 1 + 1e-9).any():
-        raise InputError(
-            f"{who} returned values outside [0, 1] (min {arr.min():.3g}, max {arr.max():.3g}); these look like "
-            "logits or scores. Return probabilities (apply softmax)."
-        )
-    sums = arr.sum(1)
-    bad = np.flatnonzero(np.abs(sums - 1) > SUM_TOLERANCE)
-    if bad.size:
-        raise InputError(
-            f"{who} returned rows that do not sum to 1 (e.g. row {int(bad[0])} sums to {sums[bad[0]]:.4g}; "
-            f"{bad.size} such rows). Return normalised class probabilities (apply softmax)."
-        )
-    return np.clip(arr, 0.0, 1.0)
-
-
-def _check_finite(arr: np.ndarray, who: str) -> None:
-    bad = ~np.isfinite(arr)
-    if bad.any():
-        rows = np.flatnonzero(bad.reshape(arr.shape[0], -1).any(1))
-        raise InputError(
-            f"{who} returned NaN or infinite values in {rows.size} row(s) (e.g. row {int(rows[0])}); "
-            "every row must hold finite class probabilities. Check the model for empty or unusual inputs."
-        )
 
 
 def _labels(labels: Any, n: int, k: int, classes: Sequence[Any] | None) -> np.ndarray:
@@ -214,8 +153,8 @@ def ece_interval(
         return ece, math.nan, math.nan
     rng = np.random.default_rng(seed)
     boots = [_ece(conf[i], correct[i], n_bins) for i in rng.integers(0, len(y), size=(n_boot, len(y)))]
-    lo, hi = np.percentile(boots, [2.5, 97.5])
-    return ece, float(lo), float(hi)
+    lo, hi = percentile_interval(boots, 0.95)
+    return ece, lo, hi
 
 
 def calibration_under_shift(

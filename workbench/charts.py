@@ -285,7 +285,8 @@ def transfer_accuracy(
     """Accuracy with 95% intervals per training variant (`variant`) and evaluation set (`evaluated_on`).
 
     `table` needs `variant`, `evaluated_on`, `accuracy`, `lo`, `hi` (e.g. from
-    `workbench.checks.artifacts.paraphrase_test` results, one row per variant and set).
+    the `accuracy` estimates of `workbench.checks.artifacts.paraphrase_test` results, one row per
+    variant and set).
     """
     base = alt.Chart(table, title=title).encode(
         x=alt.X("evaluated_on:N", title=None, sort=None),
@@ -419,7 +420,7 @@ def cluster_coverage(clusters: pl.DataFrame, top: int = 15, title: str | None = 
 def label_bias_chart(table: pl.DataFrame, top: int = 10, title: str | None = None) -> alt.Chart:
     """Which surface features a labeler's disagreements follow: AUC with 95% intervals, strongest first.
 
-    `table` is `workbench.checks.labels.label_bias_test(...)["table"]`; the `top` features by
+    `table` is `workbench.checks.labels.label_bias_test(...).table`; the `top` features by
     distance from 0.5 are drawn, coloured by significance after Holm correction. AUC 0.5 = no relation.
     """
     shown = table.with_columns(strength=(pl.col("auc") - 0.5).abs()).sort("strength", descending=True).head(top)

@@ -26,6 +26,10 @@ from workbench.errors import InputError, SchemaError, WorkbenchWarning
 SCHEMA_VERSION = 1
 ORIGINS = ("real", "synthetic")
 REQUIRED = ("text", "origin")
+# split vocabularies: rows a model learns from, and rows held out to measure it (checks and
+# guardrails compare them; a held-out row that also appears in a training split is a leak)
+TRAINING_SPLITS = ("train", "tune", "dev", "validation")
+HELD_OUT_SPLITS = ("eval", "test", "holdout", "anchor")
 # Known columns and their canonical dtypes. Unknown columns are kept untouched.
 SCHEMA: dict[str, pl.DataType] = {
     "id": pl.String(),

@@ -31,6 +31,7 @@ import numpy as np
 import polars as pl
 
 from workbench.errors import InputError, SchemaError, WorkbenchError, WorkbenchWarning
+from workbench.model import as_model
 from workbench.store import StoreFile, utc_now
 
 if TYPE_CHECKING:
@@ -323,57 +324,6 @@ class DiaryComparison:
 
     def __repr__(self) -> str:
         return f"DiaryComparison({self.run_a!r} -> {self.run_b!r}: {self.counts})"
-
-
-def _label_predictions(predict_fn: Any, texts: list[str], classes: Sequence[Any] | None) -> list[str | None]:
-    """What a model answered for each text, as strings. Accepts a mapping text -> answer, a model
-    with `predict`, or a callable returning answers or an (n, k) array of class probabilities."""
-    if isinstance(predict_fn, Mapping):
-        missing = [t for t in texts if t not in predict_fn]
-        if missing:
-            raise InputError(
-                f"the predictions lack {len(missing)} of the {len(texts)} diary inputs (first: {missing[0][:60]!r}); "
-                "predict every input listed by Diary.entries() (or `workbench diary list --json`)."
-            )
-        out: Any = [predict_fn[t] for t in texts]
-    else:
-        if hasattr(predict_fn, "predict") and callable(predict_fn.predict):
-            fn = predict_fn.predict
-        elif callable(predict_fn):
-            fn = predict_fn
-        else:
-            raise InputError(
-                "predict_fn must be a callable (list of texts -> answers or (n, k) probabilities), a model with "
-                f"predict(), or a mapping text -> answer; got {type(predict_fn).__name__}."
-            )
-        try:
-            out = fn(list(texts))
-        except WorkbenchError:
-            raise
-        except Exception as exc:
-            raise InputError(
-                f"predict_fn raised {type(exc).__name__}: {exc}. It must take a list of str and return one answer "
-                "per text (or an (n, k) array of class probabilities); fix the model function and run again."
-            ) from None
-    arr = np.asarray(out, dtype=object)
-    if arr.ndim == 2 and arr.shape[0] == len(texts):
-        names = classes if classes is not None else getattr(predict_fn, "classes_", None)
-        if names is None:
-            raise InputError(
-                f"predict_fn returned an array of shape {arr.shape} (class probabilities?) but no class names; "
-                "pass classes=[...] naming its columns, or return one answer per text."
-            )
-        names = [str(c) for c in names]
-        if len(names) != arr.shape[1]:
-            raise InputError(f"predict_fn returned {arr.shape[1]} columns but classes= names {len(names)}: {names}.")
-        probs = np.asarray(out, dtype=np.float64)
-        return [names[i] for i in probs.argmax(1)]
-    if arr.ndim != 1 or arr.shape[0] != len(texts):
-        raise InputError(
-            f"predict_fn returned {arr.shape[0] if arr.ndim else 'a scalar'} answers for {len(texts)} texts "
-            f"(shape {arr.shape}); return exactly one answer per text."
-        )
-    return [None if v is None else str(v) for v in arr.tolist()]
 
 
 class Diary(StoreFile):
@@ -859,8 +809,8 @@ class Diary(StoreFile):
         """Run a model on every active entry's exact input and store each outcome under `run_name`.
 
         `predict_fn`: a callable (list of texts -> one answer per text, or (n, k) class
-        probabilities with `classes`), a model with `predict`, or a mapping text -> answer (e.g.
-        read from a predictions file). An entry passes when the answer equals its expected output
+        probabilities with `classes`), a model with `predict`, or a mapping text (or entry id) ->
+        answer (e.g. read from a predictions file); see `workbench.model`. An entry passes when the answer equals its expected output
         (`match(expected, observed)` decides instead when given). `headline` is the model's
         headline score on its usual test set, stored so `compare` can set the two side by side.
         Runs are never overwritten: a name already used is refused.
@@ -880,7 +830,7 @@ class Diary(StoreFile):
         if current.height == 0:
             raise InputError("the diary has no active entries to evaluate; record some first.")
         texts = current["input"].to_list()
-        answers = _label_predictions(predict_fn, texts, classes)
+        answers = as_model(predict_fn, classes=classes).answers(texts, ids=current["entry_id"].to_list())
         expected = current["expected"].to_list()
         if match is None:
             passed = [a is not None and a == e for e, a in zip(expected, answers)]

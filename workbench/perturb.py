@@ -42,9 +42,10 @@ import numpy as np
 import polars as pl
 
 from workbench import lexicon
-from workbench.calibration import check_probabilities
 from workbench.data import _as_polars, _missing_message, stable_ids
 from workbench.errors import InputError, SchemaError
+from workbench.model import as_model
+from workbench.stats import mean_interval, wilson_interval
 
 if TYPE_CHECKING:
     import altair as alt
@@ -614,68 +615,6 @@ def diff_spans(before: str, after: str) -> list[tuple[str, str]]:
 
 # --- sensitivity ----------------------------------------------------------------------------------
 
-Z95 = 1.959963984540054
-
-
-def wilson_interval(k: int, n: int, z: float = Z95) -> tuple[float, float]:
-    """Wilson score interval for a binomial proportion k/n (NaN when n = 0)."""
-    if n == 0:
-        return math.nan, math.nan
-    p = k / n
-    denom = 1 + z * z / n
-    centre = (p + z * z / (2 * n)) / denom
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    return max(0.0, centre - half), min(1.0, centre + half)
-
-
-def mean_interval(x: np.ndarray) -> tuple[float, float, float]:
-    """Mean and its 95% t interval (NaN interval for fewer than two values)."""
-    from scipy import stats
-
-    x = np.asarray(x, dtype=np.float64)
-    if x.size == 0:
-        return math.nan, math.nan, math.nan
-    m = float(x.mean())
-    if x.size < 2:
-        return m, math.nan, math.nan
-    se = float(x.std(ddof=1)) / math.sqrt(x.size)
-    t = float(stats.t.ppf(0.975, x.size - 1))
-    return m, m - t * se, m + t * se
-
-
-class _Predictor:
-    """Wraps a user's model: a callable texts -> (n, k) probabilities, or an object with predict_proba."""
-
-    def __init__(self, predict_fn: Any, classes: Sequence[Any] | None) -> None:
-        if hasattr(predict_fn, "predict_proba"):
-            self.fn = predict_fn.predict_proba
-        elif callable(predict_fn):
-            self.fn = predict_fn
-        else:
-            raise InputError(
-                f"predict_fn must be a callable (list of texts -> (n, k) probabilities) or have predict_proba; "
-                f"got {type(predict_fn).__name__}."
-            )
-        found = classes if classes is not None else getattr(predict_fn, "classes_", None)
-        self.classes = None if found is None else [str(c) for c in found]
-
-    def __call__(self, texts: list[str]) -> np.ndarray:
-        try:
-            out = self.fn(list(texts))
-        except Exception as exc:
-            raise InputError(
-                f"predict_fn raised {type(exc).__name__}: {exc} (on a batch of {len(texts)} texts, first: "
-                f"{(texts[0] if texts else '')[:60]!r}). It must take a list of str and return an (n, k) array "
-                "of class probabilities; fix the model function and run again."
-            ) from None
-        probs = check_probabilities(out, len(texts), who="predict_fn")
-        if self.classes is not None and probs.shape[1] != len(self.classes):
-            raise InputError(
-                f"predict_fn returned {probs.shape[1]} columns but classes= names {len(self.classes)} classes "
-                f"{self.classes}; they must match, one column per class in that order."
-            )
-        return probs
-
 
 @dataclass
 class SensitivityReport:
@@ -729,7 +668,8 @@ def sensitivity(
 
     `predict_fn`: a callable taking a list of texts and returning an (n, k) array of class
     probabilities (rows summing to 1), or a fitted scikit-learn style model with `predict_proba`
-    and `classes_`. `classes` names the k columns (needed for accuracy when `predict_fn` has no
+    and `classes_` (taken through `workbench.model.as_model`, which validates every output).
+    `classes` names the k columns (needed for accuracy when `predict_fn` has no
     `classes_`; the data's `label` column is compared with them). Without labels the report still
     gives flip rates, confidence shifts and behavioural tests, which need no labels.
     For label-changing perturbations (negation) the expected answer of a changed row is the other
@@ -751,19 +691,19 @@ def sensitivity(
     if not levels:
         raise InputError("strengths is empty; pass values in [0, 1], e.g. (0.25, 0.5, 1.0).")
     seed = _check_seed(seed)
-    predictor = _Predictor(predict_fn, classes)
+    model = as_model(predict_fn, classes=classes)
 
     def predict(texts: list[str]) -> np.ndarray:
         if not batch_size:
-            return predictor(texts)
-        return np.vstack([predictor(texts[i : i + batch_size]) for i in range(0, len(texts), batch_size)])
+            return model.probabilities(texts)
+        return np.vstack([model.probabilities(texts[i : i + batch_size]) for i in range(0, len(texts), batch_size)])
 
     if "id" not in frame.columns:
         frame = frame.with_columns(pl.Series("id", stable_ids(frame["text"].to_list()), dtype=pl.String))
     base_texts = frame["text"].to_list()
     p0 = predict(base_texts)
     k = p0.shape[1]
-    cls = predictor.classes
+    cls = model.classes
     labels: np.ndarray | None = None
     if "label" in frame.columns and cls is not None:
         index = {c: i for i, c in enumerate(cls)}
@@ -959,10 +899,10 @@ def paraphrase(df: Any, strength: float = 0.5, seed: int = 0) -> pl.DataFrame:
 def predict(predict_fn: Any, texts: Sequence[str], *, classes: Sequence[Any] | None = None) -> pl.DataFrame:
     """A model's answer for each text: `prediction` (class name, or index without classes),
     `confidence` (its probability) and `probabilities` (all of them), checked like `sensitivity`."""
-    predictor = _Predictor(predict_fn, classes)
-    probs = predictor(list(texts))
+    model = as_model(predict_fn, classes=classes)
+    probs = model.probabilities(list(texts))
     best = probs.argmax(1)
-    names = predictor.classes
+    names = model.classes
     return pl.DataFrame(
         {
             "prediction": [names[i] if names is not None else str(i) for i in best],

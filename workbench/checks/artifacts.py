@@ -21,15 +21,15 @@ Four checks, each usable as a function on a frame and registered for `Audit`:
   that learned the generator scores high on synthetic and loses it on real or paraphrased text.
 
 Features whose values order the rows identically (e.g. "ends with '!'" and "has one '!'" in a
-template) cannot be told apart by any test; they are reported as one entry (`same_as`).
+template) cannot be told apart by any test; they are reported as one entry (`same_as`). Surface
+features and tokens come from `workbench.text_features`, intervals and tests from `workbench.stats`.
 """
 
 from __future__ import annotations
 
 import math
-import re
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
@@ -39,134 +39,53 @@ from scipy import sparse, stats
 from workbench.checks import register
 from workbench.checks.base import Check, CheckResult, Context
 from workbench.errors import InputError
-
-Z_SIMULTANEOUS = float(stats.norm.isf(0.05 / 4))  # two intervals, two-sided: 97.5% each
-Z95 = float(stats.norm.isf(0.025))
-_TOKEN = re.compile(r"\w+(?:['’]\w+)*|[^\w\s]")
-_WORDS = re.compile(r"\w+(?:['’]\w+)*")
-START, END = "[start]", "[end]"
-
-SURFACE_FEATURES = (
-    "n_words",
-    "n_chars",
-    "mean_word_length",
-    "n_sentences",
-    "type_token_ratio",
-    "uppercase_share",
-    "digit_share",
-    "punctuation_share",
-    "non_ascii_share",
-    "exclamations",
-    "questions",
-    "commas",
-    "colons_semicolons",
-    "quotes",
-    "parentheses",
-    "dashes",
-    "ellipses",
-    "line_breaks",
-    "bullet_lines",
-    "all_caps_words",
-    "ends_with_period",
-    "ends_with_exclamation",
-    "ends_with_question",
-    "ends_without_punctuation",
-    "starts_lowercase",
-    "opening_frequency",
-    "closing_frequency",
+from workbench.stats import (
+    Z95,
+    Estimate,
+    auc_interval,
+    column_aucs,
+    delong_auc,
+    fisher_exact_p,
+    newcombe_interval,
+    normal_sf,
+    proportion,
+    z_upper,
 )
+from workbench.text_features import SURFACE_FEATURES, marked_ngrams, surface_features, tokens
 
-
-# --- features ------------------------------------------------------------------------------------
-
-
-def surface_features(texts: list[str]) -> np.ndarray:
-    """An (n, len(SURFACE_FEATURES)) float array of interpretable surface features.
-
-    `opening_frequency` / `closing_frequency`: the share of the given texts that open / close
-    with the same two words as this one; a stock opening or sign-off shows up here.
-    """
-    words = [_WORDS.findall(t.lower()) for t in texts]
-    opening = Counter(tuple(w[:2]) for w in words)
-    closing = Counter(tuple(w[-2:]) for w in words)
-    n = max(len(texts), 1)
-    rows = []
-    for t, w in zip(texts, words):
-        stripped = t.strip()
-        letters = sum(c.isalpha() for c in t)
-        chars = max(len(t), 1)
-        last = stripped[-1:] if stripped else ""
-        punct = sum(1 for c in t if not c.isalnum() and not c.isspace())
-        rows.append(
-            [
-                len(w),
-                len(t),
-                float(np.mean([len(x) for x in w])) if w else 0.0,
-                max(1, len(re.findall(r"[.!?]+(?:\s|$)", stripped))),
-                len(set(w)) / len(w) if w else 0.0,
-                sum(c.isupper() for c in t) / max(letters, 1),
-                sum(c.isdigit() for c in t) / chars,
-                punct / chars,
-                sum(ord(c) > 127 for c in t) / chars,
-                t.count("!"),
-                t.count("?"),
-                t.count(","),
-                t.count(":") + t.count(";"),
-                sum(t.count(q) for q in "\"'“”‘’") - len(re.findall(r"\w['’]\w", t)),
-                t.count("(") + t.count(")"),
-                t.count("-") + t.count("–") + t.count("—"),
-                t.count("...") + t.count("…"),
-                t.count("\n"),
-                len(re.findall(r"(?m)^\s*(?:[-*•]|\d+[.)])\s", t)),
-                sum(1 for x in re.findall(r"\b[^\W\d_]{2,}\b", t) if x.isupper()),
-                float(last == "."),
-                float(last == "!"),
-                float(last == "?"),
-                float(bool(last) and last.isalnum()),
-                float(stripped[:1].islower()),
-                opening[tuple(w[:2])] / n,
-                closing[tuple(w[-2:])] / n,
-            ]
-        )
-    return np.asarray(rows, dtype=np.float64).reshape(len(texts), len(SURFACE_FEATURES))
-
-
-def tokens(text: str) -> list[str]:
-    """Lower-cased word and punctuation tokens (punctuation marks are tokens too)."""
-    return _TOKEN.findall(text.lower())
-
-
-def _ngrams(text: str, n_max: int = 2) -> list[str]:
-    toks = [START, *tokens(text), END]
-    out = toks[1:-1]
-    for n in range(2, n_max + 1):
-        out += [" ".join(toks[i : i + n]) for i in range(len(toks) - n + 1)]
-    return out
-
-
+Z_SIMULTANEOUS = z_upper(0.05 / 4)  # two intervals, two-sided: 97.5% each
 # --- statistics ----------------------------------------------------------------------------------
 
 
-def delong_auc(y: np.ndarray, scores: np.ndarray) -> tuple[float, float]:
-    """AUC of `scores` for binary `y` and its DeLong variance (DeLong et al. 1988)."""
-    y = np.asarray(y).astype(bool)
-    s = np.asarray(scores, dtype=np.float64)
-    pos, neg = s[y], s[~y]
-    m, n = len(pos), len(neg)
-    if m == 0 or n == 0:
-        raise InputError("AUC needs rows of both classes.")
-    tz = stats.rankdata(np.concatenate([pos, neg]))
-    tx, ty = stats.rankdata(pos), stats.rankdata(neg)
-    auc = (tz[:m].sum() - m * (m + 1) / 2) / (m * n)
-    v10 = (tz[:m] - tx) / n
-    v01 = 1 - (tz[m:] - ty) / m
-    var = (np.var(v10, ddof=1) / m if m > 1 else 0.0) + (np.var(v01, ddof=1) / n if n > 1 else 0.0)
-    return float(auc), float(var)
+@dataclass
+class CVAUC:
+    """A cross-validated AUC with its conservative interval `lo`..`hi` (see `_cv_auc`), its standard
+    error and the number of held-out folds. Direction: higher means the features separate the
+    classes better; 0.5 is no better than chance."""
+
+    auc: float
+    lo: float
+    hi: float
+    se: float
+    folds: int
 
 
-def _interval(auc: float, var: float, z: float) -> tuple[float, float]:
-    se = math.sqrt(max(var, 0.0))
-    return max(0.0, auc - z * se), min(1.0, auc + z * se)
+@dataclass
+class FeatureSetTest(CVAUC):
+    """`CVAUC` of one feature set (surface features or n-grams) in `origin_test`: `tell` is True when
+    the interval lies above 0.5, `features` the most telling features (dicts: feature, same_as, auc,
+    direction, and the feature's mean or share in each group). Higher AUC is worse."""
+
+    tell: bool = False
+    features: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass
+class ShortcutAUC(CVAUC):
+    """`CVAUC` of predicting the label from surface features on `n` rows (`label_shortcut_test`).
+    Higher is worse on synthetic rows, unless the real rows show the same."""
+
+    n: int = 0
 
 
 def _folds(y: np.ndarray, folds: int) -> int:
@@ -174,7 +93,7 @@ def _folds(y: np.ndarray, folds: int) -> int:
     return max(2, min(folds, smallest))
 
 
-def _cv_auc(X: Any, y: np.ndarray, folds: int, repeats: int, seed: int, z: float, *, scale: bool) -> dict[str, float]:
+def _cv_auc(X: Any, y: np.ndarray, folds: int, repeats: int, seed: int, z: float, *, scale: bool) -> CVAUC:
     """Cross-validated AUC of a logistic regression with a conservative interval.
 
     Repeated stratified K-fold: each held-out fold gives an AUC (binary: DeLong; K > 2 classes:
@@ -204,15 +123,8 @@ def _cv_auc(X: Any, y: np.ndarray, folds: int, repeats: int, seed: int, z: float
         variances.append(float(np.mean([v for _, v in per_class])))
     auc = float(np.mean(aucs))
     var = float(np.mean(variances))
-    lo, hi = _interval(auc, var, z)
-    return {"auc": auc, "lo": lo, "hi": hi, "se": math.sqrt(max(var, 0.0)), "folds": len(aucs)}
-
-
-def _rank_auc(values: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Per-column AUC of `values` (n, d) for binary `y` (Mann-Whitney, ties averaged)."""
-    ranks = stats.rankdata(values, axis=0)
-    m, n = int(y.sum()), int((~y).sum())
-    return (ranks[y].sum(0) - m * (m + 1) / 2) / (m * n)
+    lo, hi = auc_interval(auc, var, z)
+    return CVAUC(auc, lo, hi, math.sqrt(max(var, 0.0)), len(aucs))
 
 
 def _merge_identical(order: list[int], columns: Any, names: list[str], limit: int) -> list[tuple[int, list[str]]]:
@@ -236,7 +148,7 @@ def _merge_identical(order: list[int], columns: Any, names: list[str], limit: in
 
 
 def _rank_surface(F: np.ndarray, y: np.ndarray, top_k: int, positive: str, negative: str) -> list[dict[str, Any]]:
-    aucs = _rank_auc(F, y)
+    aucs = column_aucs(F, y)
     strength = np.abs(aucs - 0.5)
     order = [int(j) for j in np.argsort(-strength, kind="stable") if F[:, j].std() > 0]
     groups = _merge_identical(order, lambda j: F[:, j], list(SURFACE_FEATURES), top_k)
@@ -315,6 +227,23 @@ def _sample_per_group(df: pl.DataFrame, column: str, cap: int, seed: int) -> pl.
 # --- the tests as functions ----------------------------------------------------------------------
 
 
+@dataclass
+class OriginTest:
+    """What `origin_test` found: can a classifier tell synthetic rows from real ones?
+
+    `surface` and `ngrams`: the cross-validated AUC of each feature set with its simultaneous 95%
+    interval and most telling features; `tells`: the features of the sets whose interval lies above
+    0.5; `examples`: rows that show them. Direction: a higher AUC is worse (0.5 = indistinguishable).
+    """
+
+    n_real: int
+    n_synthetic: int
+    surface: FeatureSetTest
+    ngrams: FeatureSetTest
+    tells: list[str]
+    examples: pl.DataFrame
+
+
 def origin_test(
     df: pl.DataFrame,
     *,
@@ -325,12 +254,9 @@ def origin_test(
     ngram_max: int = 2,
     min_df: int = 2,
     max_rows_per_origin: int = 2000,
-) -> dict[str, Any]:
+) -> OriginTest:
     """Real vs synthetic: cross-validated AUC (with simultaneous 95% intervals) from surface features
-    and from n-grams, the `top_k` most telling features of each, and example rows.
-
-    Returns a dict: `surface` and `ngrams` (each `auc`, `lo`, `hi`, `tell` (the interval lies above
-    0.5), `features`), `tells` (feature names of the sets with a tell), `examples` (a frame).
+    and from n-grams, the `top_k` most telling features of each, and example rows (see `OriginTest`).
     """
     from sklearn.feature_extraction.text import CountVectorizer
 
@@ -343,11 +269,10 @@ def origin_test(
     texts = data["text"].to_list()
     yi = y.astype(np.int64)
     F = surface_features(texts)
-    result: dict[str, Any] = {"n_real": int((~y).sum()), "n_synthetic": int(y.sum())}
     cv = _cv_auc(F, yi, folds, repeats, seed, Z_SIMULTANEOUS, scale=True)
     surface = _rank_surface(F, y, top_k, "synthetic", "real")
-    result["surface"] = {**cv, "tell": cv["lo"] > 0.5, "features": _public(surface)}
-    vec = CountVectorizer(analyzer=lambda t: _ngrams(t, ngram_max), binary=True, min_df=min(min_df, len(texts)))
+    surface_test = FeatureSetTest(**asdict(cv), tell=cv.lo > 0.5, features=_public(surface))
+    vec = CountVectorizer(analyzer=lambda t: marked_ngrams(t, ngram_max), binary=True, min_df=min(min_df, len(texts)))
     try:
         X = vec.fit_transform(texts).tocsr().astype(np.float64)
     except ValueError:  # no n-gram occurs min_df times
@@ -356,27 +281,52 @@ def origin_test(
         vocab = list(vec.get_feature_names_out())
         cv = _cv_auc(X, yi, folds, repeats, seed, Z_SIMULTANEOUS, scale=False)
         grams = _rank_ngrams(X, vocab, y, top_k, "synthetic", "real")
-        result["ngrams"] = {**cv, "tell": cv["lo"] > 0.5, "features": _public(grams)}
+        ngram_test = FeatureSetTest(**asdict(cv), tell=cv.lo > 0.5, features=_public(grams))
     else:
         grams = []
-        result["ngrams"] = {"auc": math.nan, "lo": math.nan, "hi": math.nan, "tell": False, "features": []}
+        ngram_test = FeatureSetTest(math.nan, math.nan, math.nan, math.nan, 0)
     tells = []
-    for key, feats in (("surface", surface), ("ngrams", grams)):
-        if result[key]["tell"]:
+    for test, feats in ((surface_test, surface), (ngram_test, grams)):
+        if test.tell:
             tells += [f["feature"] for f in feats]
-    result["tells"] = tells
     examples = [_examples(data, surface, lambda j: F[:, j], y).with_columns(kind=pl.lit("surface"))]
     if grams and X is not None:
         Xc = X.tocsc()
         examples.append(
             _examples(data, grams, lambda j: Xc[:, j].toarray().ravel(), y).with_columns(kind=pl.lit("ngram"))
         )
-    result["examples"] = pl.concat(examples, how="diagonal_relaxed")
-    return result
+    return OriginTest(
+        n_real=int((~y).sum()),
+        n_synthetic=int(y.sum()),
+        surface=surface_test,
+        ngrams=ngram_test,
+        tells=tells,
+        examples=pl.concat(examples, how="diagonal_relaxed"),
+    )
 
 
 def _labelled(df: pl.DataFrame, origin: str) -> pl.DataFrame:
     return df.filter((pl.col("origin") == origin) & pl.col("label").is_not_null())
+
+
+@dataclass
+class LabelShortcut:
+    """What `label_shortcut_test` found: do surface features alone predict the label?
+
+    `synthetic` and `real` (None without enough labelled real rows): the cross-validated AUC of
+    predicting the label from surface features; `excess` = synthetic AUC - real AUC with its z
+    (`excess_z`); `features`: the most telling features on synthetic rows; `examples`: rows showing
+    them. Direction: a higher synthetic AUC is worse when the real rows do not show the same (a
+    positive, significant `excess` is a shortcut the generator put there).
+    """
+
+    labels: list[Any]
+    synthetic: ShortcutAUC
+    real: ShortcutAUC | None
+    excess: float | None
+    excess_z: float | None
+    features: list[dict[str, Any]]
+    examples: pl.DataFrame
 
 
 def label_shortcut_test(
@@ -387,13 +337,9 @@ def label_shortcut_test(
     repeats: int = 5,
     top_k: int = 5,
     min_rows_per_label: int = 10,
-) -> dict[str, Any]:
+) -> LabelShortcut:
     """How well surface features alone predict the label: on synthetic rows, and on labelled real
-    rows as the baseline of what the task itself allows.
-
-    Returns `synthetic` and `real` (each `auc`, `var`, `lo`, `hi`, `n`; `real` is None without enough
-    labelled real rows), `excess` (synthetic AUC minus real AUC) with `excess_z`, `labels`,
-    `features` (most telling features on synthetic rows) and `examples`.
+    rows as the baseline of what the task itself allows (see `LabelShortcut`).
     """
     syn = _labelled(df, "synthetic")
     counts = syn.group_by("label").len()
@@ -405,25 +351,25 @@ def label_shortcut_test(
         )
     index = {lab: i for i, lab in enumerate(labels)}
 
-    def measure(part: pl.DataFrame) -> tuple[dict[str, Any], np.ndarray, np.ndarray]:
+    def measure(part: pl.DataFrame) -> tuple[ShortcutAUC, np.ndarray, np.ndarray]:
         y = np.array([index[v] for v in part["label"].to_list()], dtype=np.int64)
         F = surface_features(part["text"].to_list())
         cv = _cv_auc(F, y, folds, repeats, seed, Z95, scale=True)
-        return {**cv, "n": part.height}, F, y
+        return ShortcutAUC(**asdict(cv), n=part.height), F, y
 
     syn = syn.filter(pl.col("label").is_in(labels))
-    result: dict[str, Any] = {"labels": labels}
-    result["synthetic"], F, y = measure(syn)
+    synthetic, F, y = measure(syn)
+    real_auc: ShortcutAUC | None = None
+    excess: float | None = None
+    excess_z: float | None = None
     real = _labelled(df, "real").filter(pl.col("label").is_in(labels))
     real_counts = real.group_by("label").len()
     if real_counts.height == len(labels) and int(real_counts["len"].to_numpy().min()) >= min_rows_per_label:
-        result["real"], _, _ = measure(real)
-        diff = result["synthetic"]["auc"] - result["real"]["auc"]
-        se = math.hypot(result["synthetic"]["se"], result["real"]["se"])
-        result["excess"] = diff
-        result["excess_z"] = diff / se if se > 0 else (math.inf if diff > 0 else 0.0)
-    else:
-        result["real"], result["excess"], result["excess_z"] = None, None, None
+        real_auc, _, _ = measure(real)
+        diff = synthetic.auc - real_auc.auc
+        se = math.hypot(synthetic.se, real_auc.se)
+        excess = diff
+        excess_z = diff / se if se > 0 else (math.inf if diff > 0 else 0.0)
     # telling features: for two labels, label 1 vs label 0; for more, the label each feature separates best
     feats: list[dict[str, Any]] = []
     if len(labels) == 2:
@@ -437,9 +383,37 @@ def label_shortcut_test(
                     best[f["feature"]] = f
         feats = sorted(best.values(), key=lambda f: -abs(f["auc"] - 0.5))[:top_k]
         mask = np.ones(len(y), dtype=bool)
-    result["features"] = _public(feats)
-    result["examples"] = _examples(syn, feats, lambda j: F[:, j], mask)
-    return result
+    return LabelShortcut(
+        labels=labels,
+        synthetic=synthetic,
+        real=real_auc,
+        excess=excess,
+        excess_z=excess_z,
+        features=_public(feats),
+        examples=_examples(syn, feats, lambda j: F[:, j], mask),
+    )
+
+
+@dataclass
+class TokenLabelStats:
+    """What `token_label_stats` found: tokens whose label distribution is improbably skewed.
+
+    `table`: the most skewed tokens first (token, same_as, label, n, p_hat, z, p_value, significant,
+    real_n, real_p_hat, artifact); `threshold_z`: the Bonferroni-corrected critical z over `tested`
+    (token, label) tests; `artifacts`: the skewed tokens the real rows do not share, found in
+    `artifact_row_share` of the synthetic rows (`artifact_rows`); `has_real`: whether labelled real rows
+    were there to tell task words from artifacts. Direction: a higher `artifact_row_share` is worse.
+    """
+
+    table: pl.DataFrame
+    threshold_z: float
+    tested: int
+    labels: list[Any]
+    has_real: bool
+    n_significant: int
+    artifacts: list[str]
+    artifact_row_share: float
+    artifact_rows: pl.DataFrame
 
 
 def token_label_stats(
@@ -448,14 +422,9 @@ def token_label_stats(
     alpha: float = 0.01,
     min_count: int = 10,
     top_k: int = 20,
-) -> dict[str, Any]:
-    """Gardner et al. (2021) token-label statistic on synthetic rows, checked against real rows.
-
-    Returns `table` (a frame, most skewed first: token, same_as, label, n, p_hat, z, p_value,
-    significant, real_n, real_p_hat, artifact), `threshold_z` (the Bonferroni-corrected critical z),
-    `tested` (number of (token, label) tests), `artifacts` (tokens whose skew real data does not
-    share), `has_real` (whether labelled real rows were available).
-    """
+) -> TokenLabelStats:
+    """Gardner et al. (2021) token-label statistic on synthetic rows, checked against real rows
+    (see `TokenLabelStats`)."""
     syn = _labelled(df, "synthetic")
     labels = sorted(syn["label"].unique().to_list())
     if len(labels) < 2:
@@ -478,7 +447,7 @@ def token_label_stats(
     total, by_label, rows = counts(syn)
     vocab = sorted(t for t, n in total.items() if n >= min_count)
     tested = len(vocab) * k
-    z_crit = float(stats.norm.isf(alpha / max(tested, 1)))
+    z_crit = z_upper(alpha / max(tested, 1))
     real = _labelled(df, "real").filter(pl.col("label").is_in(labels))
     has_real = real.height > 0
     r_total, r_by_label, _ = counts(real) if has_real else (Counter(), {lab: Counter() for lab in labels}, {})
@@ -504,7 +473,7 @@ def token_label_stats(
                 "n": n,
                 "p_hat": p_hat,
                 "z": z,
-                "p_value": float(stats.norm.sf(z)),
+                "p_value": normal_sf(z),
                 "significant": z > z_crit,
                 "real_n": rn,
                 "real_p_hat": rp,
@@ -521,7 +490,7 @@ def token_label_stats(
         syn_hits = by_label[r["label"]][r["token"]]
         real_hits = r_by_label[r["label"]].get(r["token"], 0)
         table_2x2 = [[syn_hits, r["n"] - syn_hits], [real_hits, r["real_n"] - real_hits]]
-        p = float(stats.fisher_exact(table_2x2, alternative="greater").pvalue)
+        p = fisher_exact_p(table_2x2, alternative="greater")
         r["artifact"] = p < alpha / len(sig)
     schema: dict[str, Any] = {
         "token": pl.String,
@@ -542,32 +511,42 @@ def token_label_stats(
     flagged_rows: set[int] = set()
     for tok in artifacts["token"].to_list():
         flagged_rows.update(rows[tok])
-    return {
-        "table": table.head(max(top_k, artifacts.height)),
-        "threshold_z": z_crit,
-        "tested": tested,
-        "labels": labels,
-        "has_real": has_real,
-        "n_significant": len(sig),
-        "artifacts": artifacts["token"].to_list(),
-        "artifact_row_share": len(flagged_rows) / syn.height if syn.height else 0.0,
-        "artifact_rows": syn[sorted(flagged_rows)] if flagged_rows else syn.clear(),
-    }
+    return TokenLabelStats(
+        table=table.head(max(top_k, artifacts.height)),
+        threshold_z=z_crit,
+        tested=tested,
+        labels=labels,
+        has_real=has_real,
+        n_significant=len(sig),
+        artifacts=artifacts["token"].to_list(),
+        artifact_row_share=len(flagged_rows) / syn.height if syn.height else 0.0,
+        artifact_rows=syn[sorted(flagged_rows)] if flagged_rows else syn.clear(),
+    )
 
 
-def _accuracy_interval(correct: np.ndarray) -> tuple[float, float, float]:
-    from workbench.perturb import wilson_interval
-
-    k, n = int(correct.sum()), len(correct)
-    lo, hi = wilson_interval(k, n)
-    return (k / n if n else math.nan), lo, hi
+def _accuracy(correct: np.ndarray) -> Estimate:
+    return proportion(int(correct.sum()), len(correct))
 
 
-def _newcombe(a: tuple[float, float, float], b: tuple[float, float, float]) -> tuple[float, float, float]:
-    """Difference of two proportions a - b with Newcombe's (1998) hybrid score interval."""
-    (p1, l1, u1), (p2, l2, u2) = a, b
-    d = p1 - p2
-    return d, d - math.sqrt((p1 - l1) ** 2 + (u2 - p2) ** 2), d + math.sqrt((u1 - p1) ** 2 + (p2 - l2) ** 2)
+@dataclass
+class ParaphraseTest:
+    """What `paraphrase_test` found: does a model trained on synthetic data keep its score?
+
+    `accuracy`: {"synthetic", "synthetic_paraphrased", "real", "real_paraphrased"} -> an `Estimate`
+    (value with its Wilson interval); `real_gap` = synthetic - real accuracy and `paraphrase_drop` =
+    synthetic - paraphrased synthetic accuracy, each with Newcombe's interval; `examples`: real rows the
+    model gets wrong most confidently and paraphrased synthetic rows whose prediction flipped.
+    Direction: larger gaps are worse (0 = the score transfers).
+    """
+
+    labels: list[Any]
+    n_synthetic: int
+    n_real: int
+    strength: float
+    accuracy: dict[str, Estimate]
+    real_gap: Estimate
+    paraphrase_drop: Estimate
+    examples: pl.DataFrame
 
 
 def paraphrase_test(
@@ -577,14 +556,11 @@ def paraphrase_test(
     folds: int = 5,
     strength: float = 0.5,
     max_rows_per_origin: int = 2000,
-) -> dict[str, Any]:
+) -> ParaphraseTest:
     """Train on synthetic, score on synthetic (cross-validated), real, and paraphrased copies of both.
 
-    The model: word 1-2-gram TF-IDF and logistic regression. Returns accuracies with Wilson
-    intervals (`synthetic`, `synthetic_paraphrased`, `real`, `real_paraphrased`), the gaps with
-    Newcombe intervals (`real_gap` = synthetic - real, `paraphrase_drop` = synthetic - paraphrased
-    synthetic), and `examples` (real rows the model gets wrong most confidently, and paraphrased
-    synthetic rows whose prediction flipped).
+    The model: word 1-2-gram TF-IDF and logistic regression. Accuracies with Wilson intervals, the
+    gaps with Newcombe intervals, and example rows (see `ParaphraseTest`).
     """
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
@@ -633,10 +609,10 @@ def paraphrase_test(
     p_real[:, full.classes_] = full.predict_proba(real["text"].to_list())
     p_real_para[:, full.classes_] = full.predict_proba(real_para)
     acc = {
-        "synthetic": _accuracy_interval(p_syn.argmax(1) == y_syn),
-        "synthetic_paraphrased": _accuracy_interval(p_syn_para.argmax(1) == y_syn),
-        "real": _accuracy_interval(p_real.argmax(1) == y_real),
-        "real_paraphrased": _accuracy_interval(p_real_para.argmax(1) == y_real),
+        "synthetic": _accuracy(p_syn.argmax(1) == y_syn),
+        "synthetic_paraphrased": _accuracy(p_syn_para.argmax(1) == y_syn),
+        "real": _accuracy(p_real.argmax(1) == y_real),
+        "real_paraphrased": _accuracy(p_real_para.argmax(1) == y_real),
     }
     wrong = np.flatnonzero(p_real.argmax(1) != y_real)
     wrong = wrong[np.argsort(-p_real[wrong].max(1), kind="stable")][:10]
@@ -653,16 +629,16 @@ def paraphrase_test(
         confidence=pl.Series(p_syn_para[flipped].max(1), dtype=pl.Float64),
         why=pl.lit("synthetic row whose prediction flipped when paraphrased"),
     )
-    return {
-        "labels": shared,
-        "n_synthetic": len(y_syn),
-        "n_real": len(y_real),
-        "strength": strength,
-        "accuracy": {k: {"value": v[0], "lo": v[1], "hi": v[2]} for k, v in acc.items()},
-        "real_gap": dict(zip(("value", "lo", "hi"), _newcombe(acc["synthetic"], acc["real"]))),
-        "paraphrase_drop": dict(zip(("value", "lo", "hi"), _newcombe(acc["synthetic"], acc["synthetic_paraphrased"]))),
-        "examples": pl.concat([ex_real, ex_para], how="diagonal_relaxed"),
-    }
+    return ParaphraseTest(
+        labels=shared,
+        n_synthetic=len(y_syn),
+        n_real=len(y_real),
+        strength=strength,
+        accuracy=acc,
+        real_gap=newcombe_interval(acc["synthetic"], acc["real"]),
+        paraphrase_drop=newcombe_interval(acc["synthetic"], acc["synthetic_paraphrased"]),
+        examples=pl.concat([ex_real, ex_para], how="diagonal_relaxed"),
+    )
 
 
 # --- the registered checks -----------------------------------------------------------------------
@@ -706,35 +682,35 @@ class OriginTellsCheck(Check):
             top_k=self.top_k,
             max_rows_per_origin=self.max_rows_per_origin,
         )
-        s, g = r["surface"], r["ngrams"]
-        best = max([x for x in (s, g) if not math.isnan(x["auc"])], key=lambda x: x["auc"])
-        detected = s["tell"] or g["tell"]
-        status = "pass" if not detected else ("fail" if best["auc"] >= self.fail_auc else "warn")
+        s, g = r.surface, r.ngrams
+        best = max([x for x in (s, g) if not math.isnan(x.auc)], key=lambda x: x.auc)
+        detected = s.tell or g.tell
+        status = "pass" if not detected else ("fail" if best.auc >= self.fail_auc else "warn")
         head = (
-            f"A cross-validated classifier tells synthetic from real rows with AUC {s['auc']:.2f} "
-            f"[{s['lo']:.2f}, {s['hi']:.2f}] from surface features and {g['auc']:.2f} [{g['lo']:.2f}, {g['hi']:.2f}] "
-            f"from n-grams ({r['n_synthetic']} synthetic, {r['n_real']} real rows)."
+            f"A cross-validated classifier tells synthetic from real rows with AUC {s.auc:.2f} "
+            f"[{s.lo:.2f}, {s.hi:.2f}] from surface features and {g.auc:.2f} [{g.lo:.2f}, {g.hi:.2f}] "
+            f"from n-grams ({r.n_synthetic} synthetic, {r.n_real} real rows)."
         )
         if detected:
             parts = []
-            if s["tell"]:
-                parts.append("surface tells: " + _fmt_features(s["features"]))
-            if g["tell"]:
-                parts.append("n-gram tells: " + _fmt_features(g["features"]))
+            if s.tell:
+                parts.append("surface tells: " + _fmt_features(s.features))
+            if g.tell:
+                parts.append("n-gram tells: " + _fmt_features(g.features))
             summary = (
                 head + " " + ". ".join(parts) + ". A model trained on this mix can learn these instead of the task: "
                 "vary the generator's templates, openings and length, or mix generators."
             )
         else:
             summary = head + " Both intervals include 0.5: no detectable tell."
-        details = {k: v for k, v in r.items() if k != "examples"}
+        details = {k: v for k, v in asdict(r).items() if k != "examples"}
         return self.result(
             status,
             summary,
-            score=best["auc"],
+            score=best.auc,
             score_meaning="cross-validated AUC of a real-vs-synthetic classifier (0.5 = indistinguishable; higher is worse)",
             threshold=self.fail_auc,
-            evidence=r["examples"] if detected else r["examples"].clear(),
+            evidence=r.examples if detected else r.examples.clear(),
             details=details,
         )
 
@@ -763,33 +739,33 @@ class LabelShortcutCheck(Check):
 
     def run(self, ctx: Context) -> CheckResult:
         r = label_shortcut_test(ctx.df, seed=ctx.seed, folds=self.folds, repeats=self.repeats, top_k=self.top_k)
-        s, real = r["synthetic"], r["real"]
-        above = s["lo"] > 0.5
-        beyond_real = real is None or (r["excess_z"] is not None and r["excess_z"] > Z95)
+        s, real = r.synthetic, r.real
+        above = s.lo > 0.5
+        beyond_real = real is None or (r.excess_z is not None and r.excess_z > Z95)
         detected = above and beyond_real
-        status = "pass" if not detected else ("fail" if s["auc"] >= self.fail_auc else "warn")
-        text = f"Surface features alone predict the synthetic labels with AUC {s['auc']:.2f} [{s['lo']:.2f}, {s['hi']:.2f}]"
+        status = "pass" if not detected else ("fail" if s.auc >= self.fail_auc else "warn")
+        text = f"Surface features alone predict the synthetic labels with AUC {s.auc:.2f} [{s.lo:.2f}, {s.hi:.2f}]"
         if real is not None:
-            text += f"; on real rows the same features reach {real['auc']:.2f} [{real['lo']:.2f}, {real['hi']:.2f}]"
+            text += f"; on real rows the same features reach {real.auc:.2f} [{real.lo:.2f}, {real.hi:.2f}]"
         else:
             text += " (no labelled real rows to compare with)"
         if detected:
             text += (
-                ". Label shortcuts: " + _fmt_features(r["features"]) + ". A model can score well on this data "
+                ". Label shortcuts: " + _fmt_features(r.features) + ". A model can score well on this data "
                 "without learning the task: randomise these surface choices per label."
             )
         elif above:
             text += ". The real data shows the same surface signal, so it belongs to the task, not the generator."
         else:
             text += ". No surface shortcut to the label."
-        details = {k: v for k, v in r.items() if k != "examples"}
+        details = {k: v for k, v in asdict(r).items() if k != "examples"}
         return self.result(
             status,
             text,
-            score=s["auc"],
+            score=s.auc,
             score_meaning="cross-validated AUC of predicting the label from surface features on synthetic rows (higher is worse)",
             threshold=self.fail_auc,
-            evidence=r["examples"] if detected else r["examples"].clear(),
+            evidence=r.examples if detected else r.examples.clear(),
             details=details,
         )
 
@@ -817,11 +793,11 @@ class TokenLabelSkewCheck(Check):
 
     def run(self, ctx: Context) -> CheckResult:
         r = token_label_stats(ctx.df, alpha=self.alpha, min_count=self.min_count)
-        table = r["table"]
+        table = r.table
         keep = [c for c in ("id", "text", "origin", "label") if c in ctx.df.columns]
-        if r["has_real"]:
-            flagged = r["artifacts"]
-            share = r["artifact_row_share"]
+        if r.has_real:
+            flagged = r.artifacts
+            share = r.artifact_row_share
             status = "pass" if not flagged else ("fail" if share >= self.fail_share else "warn")
             shown = table.filter(pl.col("artifact")).head(8)
             listing = ", ".join(
@@ -829,8 +805,8 @@ class TokenLabelSkewCheck(Check):
                 for t, lab, p, n, rp in shown.select("token", "label", "p_hat", "n", "real_p_hat").iter_rows()
             )
             summary = (
-                f"{r['n_significant']} token(s) have an improbably skewed label distribution in the synthetic rows "
-                f"(z > {r['threshold_z']:.2f}, Bonferroni over {r['tested']} tests); "
+                f"{r.n_significant} token(s) have an improbably skewed label distribution in the synthetic rows "
+                f"(z > {r.threshold_z:.2f}, Bonferroni over {r.tested} tests); "
                 + (
                     f"{len(flagged)} of them are artifacts the real data does not share, found in {share:.0%} of "
                     f"synthetic rows: {listing}."
@@ -838,7 +814,7 @@ class TokenLabelSkewCheck(Check):
                     else "the real data shows the same skews, so they carry the task, not the generator."
                 )
             )
-            evidence = r["artifact_rows"].select(keep).head(50)
+            evidence = r.artifact_rows.select(keep).head(50)
             score = share
             meaning = "share of synthetic rows containing an artifact token (higher is worse)"
         else:
@@ -847,21 +823,21 @@ class TokenLabelSkewCheck(Check):
             score = float(sig.height)
             meaning = "number of tokens with a significantly skewed label distribution"
             summary = (
-                f"{sig.height} token(s) have an improbably skewed label distribution (z > {r['threshold_z']:.2f}): "
+                f"{sig.height} token(s) have an improbably skewed label distribution (z > {r.threshold_z:.2f}): "
                 + ", ".join(f"'{t}' -> {lab}" for t, lab in sig.select("token", "label").head(8).iter_rows())
                 + ". Add labelled real rows to tell task words from generator artifacts."
                 if sig.height
                 else "No token has an improbably skewed label distribution."
             )
             evidence = ctx.df.clear().select(keep)
-        details = {k: v for k, v in r.items() if k not in ("table", "artifact_rows")}
+        details = {k: v for k, v in asdict(r).items() if k not in ("table", "artifact_rows")}
         details["table"] = table.with_columns(pl.col("same_as").list.join(", ")).to_dicts()
         return self.result(
             status,
             summary,
             score=score,
             score_meaning=meaning,
-            threshold=self.fail_share if r["has_real"] else None,
+            threshold=self.fail_share if r.has_real else None,
             evidence=evidence,
             details=details,
         )
@@ -888,17 +864,17 @@ class ScoreVanishesCheck(Check):
 
     def run(self, ctx: Context) -> CheckResult:
         r = paraphrase_test(ctx.df, seed=ctx.seed, folds=self.folds, strength=self.strength)
-        a, gap, drop = r["accuracy"], r["real_gap"], r["paraphrase_drop"]
-        significant = [g for g in (gap, drop) if g["lo"] > 0]
+        a, gap, drop = r.accuracy, r.real_gap, r.paraphrase_drop
+        significant = [g for g in (gap, drop) if g.lo > 0]
         status = "pass"
         if significant:
-            status = "fail" if any(g["value"] >= self.fail_gap for g in significant) else "warn"
+            status = "fail" if any(g.value >= self.fail_gap for g in significant) else "warn"
         summary = (
-            f"Trained on {r['n_synthetic']} synthetic rows, the model scores {a['synthetic']['value']:.0%} on held-out "
-            f"synthetic rows, {a['synthetic_paraphrased']['value']:.0%} on paraphrased ones, "
-            f"{a['real']['value']:.0%} on {r['n_real']} real rows and {a['real_paraphrased']['value']:.0%} on paraphrased "
-            f"real rows. Gap to real: {gap['value']:+.2f} [{gap['lo']:+.2f}, {gap['hi']:+.2f}]; drop under paraphrase: "
-            f"{drop['value']:+.2f} [{drop['lo']:+.2f}, {drop['hi']:+.2f}]."
+            f"Trained on {r.n_synthetic} synthetic rows, the model scores {a['synthetic'].value:.0%} on held-out "
+            f"synthetic rows, {a['synthetic_paraphrased'].value:.0%} on paraphrased ones, "
+            f"{a['real'].value:.0%} on {r.n_real} real rows and {a['real_paraphrased'].value:.0%} on paraphrased "
+            f"real rows. Gap to real: {gap.value:+.2f} [{gap.lo:+.2f}, {gap.hi:+.2f}]; drop under paraphrase: "
+            f"{drop.value:+.2f} [{drop.lo:+.2f}, {drop.hi:+.2f}]."
         )
         summary += (
             " The score does not transfer: the model learned the generator, not the task."
@@ -908,11 +884,11 @@ class ScoreVanishesCheck(Check):
         return self.result(
             status,
             summary,
-            score=max(gap["value"], drop["value"]),
+            score=max(gap.value, drop.value),
             score_meaning="accuracy lost from held-out synthetic to real or paraphrased synthetic text (higher is worse)",
             threshold=self.fail_gap,
-            evidence=r["examples"] if status != "pass" else r["examples"].clear(),
-            details={k: v for k, v in r.items() if k != "examples"},
+            evidence=r.examples if status != "pass" else r.examples.clear(),
+            details={k: v for k, v in asdict(r).items() if k != "examples"},
         )
 
 

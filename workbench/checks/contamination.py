@@ -35,12 +35,10 @@ import polars as pl
 
 from workbench.checks import register
 from workbench.checks.base import Check, CheckResult, Context, Status
-from workbench.checks.guardrails import TRAINING_SPLITS
-from workbench.data import stable_ids
+from workbench.data import HELD_OUT_SPLITS, TRAINING_SPLITS, stable_ids
 from workbench.errors import InputError, SchemaError, WorkbenchWarning
 
 KINDS = ("exact", "near", "ngram", "semantic")
-HELD_OUT_SPLITS = ("eval", "test", "holdout", "anchor")
 PAIR_SCHEMA = {
     "id_a": pl.String,
     "id_b": pl.String,

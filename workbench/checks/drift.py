@@ -4,9 +4,9 @@ For data with a `generation` column, `generation_report(...)` measures every gen
 frozen real anchor set and against the first generation:
 
 - diversity: distinct-2, vocabulary size (types on equal-size samples), MATTR; with embeddings the
-  Vendi score and mean pairwise similarity (`workbench.checks.diversity`);
+  Vendi score and mean pairwise similarity (`workbench.diversity_metrics`);
 - coverage of the anchor: precision / recall / density / coverage (Naeem et al. 2020, from
-  `workbench.checks.coverage.prdc` when that module is installed) and *tail-cluster coverage*: the
+  `workbench.prdc`, the same as the coverage check) and *tail-cluster coverage*: the
   anchor is clustered (k-means), the smallest clusters holding at most `tail_share` of it are its
   tail, and a generation covers the share of tail clusters it puts at least one row in;
 - distance: the unbiased MMD^2 (Gretton et al. 2012) with an RBF kernel whose bandwidth is the
@@ -24,7 +24,6 @@ Mitigation (the seed's): periodic refresh from real signals, reset points, indep
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,16 +32,18 @@ import polars as pl
 
 from workbench.checks import register
 from workbench.checks.base import Check, CheckResult, Context, Status
-from workbench.checks.diversity import (
-    _unit_rows,
+from workbench.diversity_metrics import (
     compare,
     distinct_n,
     mean_pairwise_similarity,
     stock_phrase_evidence,
     type_token_stats,
+    unit_rows,
     vendi_score,
 )
 from workbench.errors import InputError, SchemaError
+from workbench.prdc import prdc
+from workbench.stats import permutation_p
 
 SIGNIFICANCE_METRICS = ("distinct_2", "distinct_3", "mattr")
 
@@ -57,27 +58,33 @@ def median_heuristic(x: np.ndarray, y: np.ndarray) -> float:
     return med if med > 0 else 1.0
 
 
-def _permutation_test(
-    stat: Callable[[np.ndarray], np.ndarray], n: int, m: int, n_perm: int, seed: int
-) -> tuple[float, float]:
-    """Observed statistic for the first `n` of `n + m` pooled rows, and its one-sided permutation
-    p-value (1 + #{permuted >= observed}) / (1 + n_perm). `stat` takes (p, n+m) 0/1 label rows."""
-    base = np.zeros((1, n + m))
-    base[0, :n] = 1
-    observed = float(stat(base)[0])
-    rng = np.random.default_rng(seed)
-    perms = np.zeros((n_perm, n + m))
-    for i in range(n_perm):
-        perms[i, rng.permutation(n + m)[:n]] = 1
-    null = stat(perms) if n_perm else np.zeros(0)
-    return observed, (1 + int(np.sum(null >= observed))) / (1 + n_perm)
+@dataclass(frozen=True)
+class MMDTest:
+    """The unbiased MMD^2 between two samples (`mmd2`; 0 in expectation for one distribution, larger is
+    further apart), its one-sided permutation `p_value` (small: the samples differ) and the RBF
+    `bandwidth` used."""
+
+    mmd2: float
+    p_value: float
+    bandwidth: float
 
 
-def mmd_test(x: Any, y: Any, *, bandwidth: float | None = None, n_perm: int = 200, seed: int = 0) -> dict[str, float]:
+@dataclass(frozen=True)
+class FurtherTest:
+    """`difference` = MMD^2(x, reference) - MMD^2(y, reference) (positive: x lies further from the
+    reference, which is worse for a later generation), its one-sided permutation `p_value` (small: x
+    is significantly further) and the RBF `bandwidth` used."""
+
+    difference: float
+    p_value: float
+    bandwidth: float
+
+
+def mmd_test(x: Any, y: Any, *, bandwidth: float | None = None, n_perm: int = 200, seed: int = 0) -> MMDTest:
     """Two-sample test with the unbiased MMD^2 and an RBF kernel exp(-|a-b|^2 / (2 bandwidth^2)).
 
     `bandwidth` defaults to the median heuristic. The p-value is (1 + #{permuted >= observed}) /
-    (1 + n_perm) over random relabellings of the pooled sample. Returns `mmd2, p_value, bandwidth`.
+    (1 + n_perm) over random relabellings of the pooled sample (see `MMDTest`).
     """
     x = np.asarray(x, dtype=np.float64)
     y = np.asarray(y, dtype=np.float64)
@@ -102,19 +109,19 @@ def mmd_test(x: Any, y: Any, *, bandwidth: float | None = None, n_perm: int = 20
         sxy = np.sum(ka * b, axis=1)
         return sxx / (n * (n - 1)) + syy / (m * (m - 1)) - 2 * sxy / (n * m)
 
-    observed, p = _permutation_test(stat, n, m, n_perm, seed)
-    return {"mmd2": observed, "p_value": p, "bandwidth": bw}
+    observed, p = permutation_p(stat, n, m, n_perm, seed)
+    return MMDTest(observed, p, bw)
 
 
 def further_test(
     x: Any, y: Any, reference: Any, *, bandwidth: float | None = None, n_perm: int = 200, seed: int = 0
-) -> dict[str, float]:
+) -> FurtherTest:
     """Is `x` further from `reference` than `y` is? Permutation test on MMD^2(x, ref) - MMD^2(y, ref).
 
     Under the null hypothesis x and y come from one distribution, so their rows are exchangeable
     and relabelling them gives the null distribution of the difference (the reference stays
-    fixed). RBF kernel, bandwidth by the median heuristic over all three samples. Returns
-    `difference, p_value, bandwidth`; a small p-value means x lies further from the reference.
+    fixed). RBF kernel, bandwidth by the median heuristic over all three samples (see `FurtherTest`);
+    a small p-value means x lies further from the reference.
     """
     x, y, r = (np.asarray(v, dtype=np.float64) for v in (x, y, reference))
     if min(x.shape[0], y.shape[0]) < 2 or r.shape[0] < 1:
@@ -138,8 +145,8 @@ def further_test(
         dy = np.sum((b @ k) * b, 1) / (m * (m - 1)) - 2 * (b @ to_ref) / m
         return dx - dy
 
-    observed, p = _permutation_test(stat, n, m, n_perm, seed)
-    return {"difference": observed, "p_value": p, "bandwidth": bw}
+    observed, p = permutation_p(stat, n, m, n_perm, seed)
+    return FurtherTest(observed, p, bw)
 
 
 def tail_clusters(anchor_embeddings: Any, *, n_clusters: int = 20, tail_share: float = 0.2, seed: int = 0):
@@ -150,7 +157,7 @@ def tail_clusters(anchor_embeddings: Any, *, n_clusters: int = 20, tail_share: f
     """
     from sklearn.cluster import KMeans
 
-    a = _unit_rows(anchor_embeddings)
+    a = unit_rows(anchor_embeddings)
     k = max(2, min(n_clusters, a.shape[0] // 5))
     km = KMeans(n_clusters=k, n_init=4, random_state=seed).fit(a)
     sizes = np.bincount(km.labels_, minlength=k)
@@ -161,10 +168,6 @@ def tail_clusters(anchor_embeddings: Any, *, n_clusters: int = 20, tail_share: f
 
 
 def _prdc(anchor: np.ndarray, fake: np.ndarray, k: int) -> dict[str, float] | None:
-    try:
-        from workbench.checks.coverage import prdc  # type: ignore[import-not-found,unused-ignore]
-    except ImportError:
-        return None
     if anchor.shape[0] <= k or fake.shape[0] <= k:
         return None
     out = prdc(anchor, fake, k=k)
@@ -228,11 +231,11 @@ def generation_report(
         )
     gen_np = gen_col.fill_null(-(10**18)).to_numpy()
     texts = df["text"].to_list()
-    emb = None if embeddings is None else _unit_rows(embeddings)
+    emb = None if embeddings is None else unit_rows(embeddings)
     if emb is not None and emb.shape[0] != df.height:
         raise InputError(f"embeddings have {emb.shape[0]} rows; the data has {df.height}.")
     a_texts = anchor["text"].to_list() if anchor is not None and anchor.height else []
-    a_emb = None if anchor_embeddings is None or not a_texts else _unit_rows(anchor_embeddings)
+    a_emb = None if anchor_embeddings is None or not a_texts else unit_rows(anchor_embeddings)
     counts = {g: int((gen_np == g).sum()) for g in gens}
     small = [g for g, c in counts.items() if c < 2]
     if small:
@@ -249,7 +252,7 @@ def generation_report(
 
     def text_metrics(ts: list[str]) -> dict[str, float]:
         tt = type_token_stats(ts)
-        return {"distinct_2": distinct_n(ts, 2), "vocab_size": tt["types"], "mattr": tt["mattr"]}
+        return {"distinct_2": distinct_n(ts, 2), "vocab_size": float(tt.types), "mattr": tt.mattr}
 
     anchor_metrics: dict[str, float] = {}
     if len(a_pick):
@@ -275,7 +278,7 @@ def generation_report(
             row["mean_pairwise_similarity"] = mean_pairwise_similarity(e)
             if a_emb is not None and len(a_pick) >= 2:
                 test = mmd_test(e, a_emb[a_pick], n_perm=n_perm, seed=seed + g)
-                row["mmd2_to_anchor"], row["mmd_p_to_anchor"] = test["mmd2"], test["p_value"]
+                row["mmd2_to_anchor"], row["mmd_p_to_anchor"] = test.mmd2, test.p_value
                 pr = _prdc(a_emb[a_pick], e, k)
                 if pr is not None:
                     row.update(pr)
@@ -283,12 +286,12 @@ def generation_report(
                     hit = np.unique(km.predict(e))
                     row["tail_coverage"] = float(np.isin(tail, hit).mean())
                 if g != first:
-                    test = further_test(e, emb[picks[first]], a_emb[a_pick], n_perm=n_perm, seed=seed + 7919 * g)
-                    row["further_from_anchor_p"] = p_vs_first[g] = test["p_value"]
+                    further = further_test(e, emb[picks[first]], a_emb[a_pick], n_perm=n_perm, seed=seed + 7919 * g)
+                    row["further_from_anchor_p"] = p_vs_first[g] = further.p_value
         rows.append(row)
     table = pl.DataFrame(rows)
     if emb is not None and a_emb is not None and "precision" not in table.columns:
-        notes.append("coverage.prdc is not available: precision/recall/density/coverage omitted")
+        notes.append(f"precision/recall/density/coverage omitted: PRDC with k={k} needs more than {k} rows per sample")
 
     # degradation vs the first generation
     level = 1 - alpha / (n_tests * len(SIGNIFICANCE_METRICS))

@@ -8,10 +8,9 @@ import polars as pl
 
 from workbench.checks import register
 from workbench.checks.base import Check, CheckResult, Context
-from workbench.data import text_hash
+from workbench.data import TRAINING_SPLITS, text_hash
 
 PROVENANCE_FIELDS = ("generator", "generator_version", "prompt_id|prompt", "sampling")
-TRAINING_SPLITS = ("train", "tune", "dev", "validation")
 
 
 def _evidence(df: pl.DataFrame, problem: pl.Expr) -> pl.DataFrame:

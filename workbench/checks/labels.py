@@ -5,8 +5,8 @@ Statistics for trusting (or not) synthetic labels:
 - Agreement: `cohen_kappa(a, b)` (Cohen 1960; equals scikit-learn's `cohen_kappa_score`),
   `fleiss_kappa(counts)` (Fleiss 1971; subjects x categories counts), `krippendorff_alpha(matrix,
   level)` (Krippendorff 2011, "Computing Krippendorff's alpha-reliability": coincidence matrices,
-  nominal / ordinal / interval metrics, NaN = missing), and `bootstrap_interval` for percentile
-  intervals over resampled units.
+  nominal / ordinal / interval metrics, NaN = missing), with percentile bootstrap intervals over
+  resampled units (`workbench.stats.bootstrap_interval`).
 - Accuracy against trusted labels (human verdicts or `reference_label`): `label_accuracy`, per
   labeler and per label, with Wilson score intervals.
 - `suspect_labels(df, embeddings=...)`: out-of-fold predicted probabilities of a logistic
@@ -21,19 +21,18 @@ Statistics for trusting (or not) synthetic labels:
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
 import polars as pl
-from scipy import stats
 
 from workbench.checks import register
-from workbench.checks.artifacts import SURFACE_FEATURES, delong_auc, surface_features, tokens
 from workbench.checks.base import Check, CheckResult, Context
 from workbench.errors import InputError, SchemaError
-from workbench.perturb import wilson_interval
+from workbench.stats import Z95, auc_interval, bootstrap_interval, delong_auc, holm, mann_whitney_p, wilson_interval
+from workbench.text_features import SURFACE_FEATURES, surface_features, tokens
 
 LEVELS = ("nominal", "ordinal", "interval")
 # Rice & Harris (2005): AUC equivalents of Cohen's d = 0.2 / 0.5 / 0.8 (small / medium / large)
@@ -178,29 +177,22 @@ def krippendorff_alpha(matrix: Any, level: str = "nominal") -> float:
     return float(1.0 - d_o / d_e)
 
 
-def bootstrap_interval(
-    statistic: Callable[[np.ndarray], float],
-    n_units: int,
-    *,
-    n_boot: int = 1000,
-    level: float = 0.95,
-    seed: int = 0,
-) -> tuple[float, float]:
-    """Percentile bootstrap interval of `statistic(indices)` over `n_units` resampled with replacement.
+@dataclass
+class Agreement:
+    """Agreement between raters with 95% percentile bootstrap intervals (units resampled).
 
-    `statistic` receives an index array (units drawn with replacement) and returns a number; NaN
-    replicates (e.g. a resample where every rating agrees by chance) are left out.
+    `alpha` (`alpha_lo`, `alpha_hi`): Krippendorff's alpha; `cohen_kappa` (`_lo`, `_hi`): Cohen's
+    kappa, for two raters only (None for a matrix); `n`: the units. Direction: higher is better
+    (1 = perfect agreement, 0 = what chance gives, below 0 = worse than chance).
     """
-    if n_units < 2:
-        return math.nan, math.nan
-    rng = np.random.default_rng(seed)
-    reps = np.array([statistic(rng.integers(0, n_units, n_units)) for _ in range(n_boot)], dtype=np.float64)
-    reps = reps[~np.isnan(reps)]
-    if len(reps) == 0:
-        return math.nan, math.nan
-    tail = (1 - level) / 2 * 100
-    lo, hi = np.percentile(reps, [tail, 100 - tail])
-    return float(lo), float(hi)
+
+    alpha: float
+    alpha_lo: float
+    alpha_hi: float
+    n: int
+    cohen_kappa: float | None = None
+    cohen_kappa_lo: float | None = None
+    cohen_kappa_hi: float | None = None
 
 
 def agreement(
@@ -211,30 +203,26 @@ def agreement(
     level: str = "nominal",
     n_boot: int = 1000,
     seed: int = 0,
-) -> dict[str, float]:
-    """Agreement with 95% bootstrap intervals (units resampled).
+) -> Agreement:
+    """Agreement with 95% bootstrap intervals (units resampled), see `Agreement`.
 
     Two raters (`a`, `b`): Cohen's kappa and nominal alpha. A coders x units `matrix` (NaN
-    missing): Krippendorff's alpha at `level`. Returns {statistic: value, statistic_lo, _hi, n}.
+    missing): Krippendorff's alpha at `level`.
     """
-    out: dict[str, float] = {}
+    kappa: tuple[float | None, float | None, float | None] = (None, None, None)
     if matrix is None:
         if a is None or b is None:
             raise InputError("agreement() needs two label sequences (a, b) or a coders x units matrix=.")
         a_arr, b_arr = _pair(a, b)
-        out["cohen_kappa"] = cohen_kappa(a_arr, b_arr)
-        out["cohen_kappa_lo"], out["cohen_kappa_hi"] = bootstrap_interval(
-            lambda i: cohen_kappa(a_arr[i], b_arr[i]), len(a_arr), n_boot=n_boot, seed=seed
-        )
+        lo, hi = bootstrap_interval(lambda i: cohen_kappa(a_arr[i], b_arr[i]), len(a_arr), n_boot=n_boot, seed=seed)
+        kappa = (cohen_kappa(a_arr, b_arr), lo, hi)
         matrix = np.array([a_arr, b_arr], dtype=object)
         level = "nominal"
     x = _values_matrix(matrix, level)
-    out["alpha"] = krippendorff_alpha(x, level)
-    out["alpha_lo"], out["alpha_hi"] = bootstrap_interval(
+    alpha_lo, alpha_hi = bootstrap_interval(
         lambda i: krippendorff_alpha(x[:, i], level), x.shape[1], n_boot=n_boot, seed=seed
     )
-    out["n"] = float(x.shape[1])
-    return out
+    return Agreement(krippendorff_alpha(x, level), alpha_lo, alpha_hi, int(x.shape[1]), *kappa)
 
 
 # --- accuracy against trusted labels -------------------------------------------------------------
@@ -300,14 +288,27 @@ def out_of_fold_probabilities(
     return probs
 
 
-def confident_learning(probs: np.ndarray, y: np.ndarray) -> dict[str, np.ndarray]:
+@dataclass
+class ConfidentLearning:
+    """The confident-learning estimate of `confident_learning`: per-class `thresholds`, the k x k
+    `confident_joint` counts (given label x confident label), `is_issue` per row (off the diagonal),
+    `self_confidence` (the probability of the given label: lower is more suspect) and `suggested`
+    (the confident class index per row)."""
+
+    thresholds: np.ndarray
+    confident_joint: np.ndarray
+    is_issue: np.ndarray
+    self_confidence: np.ndarray
+    suggested: np.ndarray
+
+
+def confident_learning(probs: np.ndarray, y: np.ndarray) -> ConfidentLearning:
     """Confident learning (Northcutt, Jiang & Chuang 2021) from out-of-fold probabilities.
 
     Per-class threshold t_j = mean predicted probability of class j over rows labelled j. A row
     labelled i is counted in the confident joint at (i, j), j the most probable class among those
-    whose probability reaches its threshold; off-diagonal rows are label issues. Returns
-    `thresholds`, `confident_joint` (k x k counts), `is_issue`, `self_confidence` (probability of the
-    given label) and `suggested` (the confident class, or the argmax when none reaches its threshold).
+    whose probability reaches its threshold; off-diagonal rows are label issues. `suggested` is the
+    confident class, or the argmax when none reaches its threshold (see `ConfidentLearning`).
     """
     k = probs.shape[1]
     thresholds = np.array([probs[y == j, j].mean() if (y == j).any() else 1.0 for j in range(k)])
@@ -319,13 +320,13 @@ def confident_learning(probs: np.ndarray, y: np.ndarray) -> dict[str, np.ndarray
     joint = np.zeros((k, k), dtype=np.int64)
     np.add.at(joint, (y[has], confident[has]), 1)
     is_issue = has & (confident != y)
-    return {
-        "thresholds": thresholds,
-        "confident_joint": joint,
-        "is_issue": is_issue,
-        "self_confidence": probs[np.arange(len(y)), y],
-        "suggested": suggested,
-    }
+    return ConfidentLearning(
+        thresholds=thresholds,
+        confident_joint=joint,
+        is_issue=is_issue,
+        self_confidence=probs[np.arange(len(y)), y],
+        suggested=suggested,
+    )
 
 
 def suspect_labels(
@@ -370,13 +371,13 @@ def suspect_labels(
             "id": ids.cast(pl.String),
             "text": data["text"] if "text" in data.columns else pl.Series([None] * data.height, dtype=pl.String),
             "label": data[label].cast(pl.String),
-            "suggested_label": pl.Series([classes[i] for i in cl["suggested"]], dtype=pl.String),
-            "self_confidence": cl["self_confidence"],
-            "is_issue": cl["is_issue"],
-            "suspicion": 1.0 - cl["self_confidence"],
+            "suggested_label": pl.Series([classes[i] for i in cl.suggested], dtype=pl.String),
+            "self_confidence": cl.self_confidence,
+            "is_issue": cl.is_issue,
+            "suspicion": 1.0 - cl.self_confidence,
         }
     )
-    order = np.lexsort((np.arange(len(y)), cl["self_confidence"], ~cl["is_issue"]))
+    order = np.lexsort((np.arange(len(y)), cl.self_confidence, ~cl.is_issue))
     return (
         out[order.tolist()]
         .with_row_index("rank", offset=1)
@@ -405,23 +406,25 @@ BIAS_FEATURES = (
 )
 
 
-def holm(p_values: Sequence[float]) -> np.ndarray:
-    """Holm (1979) step-down adjusted p-values: family-wise error control over all tests."""
-    p = np.asarray(p_values, dtype=np.float64)
-    m = len(p)
-    if m == 0:
-        return p
-    order = np.argsort(p, kind="stable")
-    adjusted = np.minimum(1.0, np.maximum.accumulate((m - np.arange(m)) * p[order]))
-    out = np.empty(m)
-    out[order] = adjusted
-    return out
+@dataclass
+class LabelBiasTest:
+    """What `label_bias_test` found: does disagreement with the reference follow surface features?
 
+    `table`: one row per feature and token tested, significant and strongest first (feature, kind,
+    auc, lo, hi, p_value, p_holm, significant, direction, rate_high, rate_low, wrong_label); `n` rows
+    with both labels, `n_disagree` of them disagreeing (`disagreement_rate`); `tested` features and
+    tokens at family-wise `alpha`; `biased`: the significant ones; `examples`: disagreeing rows of
+    the strongest. Direction: an AUC further from 0.5 is a stronger bias (0.5 = none).
+    """
 
-def _mann_whitney_p(values: np.ndarray, y: np.ndarray) -> float:
-    if values.std() == 0:
-        return 1.0
-    return float(stats.mannwhitneyu(values[y], values[~y], alternative="two-sided").pvalue)
+    table: pl.DataFrame
+    n: int
+    n_disagree: int
+    disagreement_rate: float
+    tested: int
+    alpha: float
+    biased: list[str]
+    examples: pl.DataFrame
 
 
 def label_bias_test(
@@ -433,21 +436,20 @@ def label_bias_test(
     min_support: int = 20,
     max_tokens: int = 200,
     alpha: float = 0.05,
-) -> dict[str, Any]:
+) -> LabelBiasTest:
     """Does disagreement between `label` and `reference` follow surface features of the text?
 
     Rows where both labels are known. For each surface feature (see `BIAS_FEATURES`; definitions in
-    `workbench.checks.artifacts.surface_features`) that differs from its most common value in at
+    `workbench.text_features.surface_features`) that differs from its most common value in at
     least `min_support` rows, and each token in at least `min_support` rows (and absent from as
     many; the `max_tokens` most frequent), the effect size is the AUC of the feature for telling
     disagreeing from agreeing rows (0.5 = no relation; for a token, 0.5 + half the difference in
     disagreement rate with and without it) with a DeLong 95% interval, and a two-sided
     Mann-Whitney p-value, Holm-corrected over all tests. `reference` may be another labeler's column.
 
-    Returns `table` (feature, kind, auc, lo, hi, p_value, p_holm, significant, rate_high (the
-    disagreement rate in the top quarter of rows by the feature, or with the token), rate_low,
-    wrong_label (the label most often given wrongly there)), `n`, `n_disagree`, `tested`, `biased`
-    (names of the significant features), `examples` (disagreeing rows of the strongest feature).
+    Returns a `LabelBiasTest`; in its `table`, `rate_high` is the disagreement rate in the top quarter
+    of rows by the feature (or with the token), `rate_low` the rate in the rest, `wrong_label` the
+    label most often given wrongly there.
     """
     for c in (label, reference):
         if c not in df.columns:
@@ -481,10 +483,9 @@ def label_bias_test(
     for tok in frequent[:max_tokens]:
         cols.append((tok, "token", np.array([tok in s for s in token_sets], dtype=np.float64)))
     records: list[dict[str, Any]] = []
-    z = float(stats.norm.isf(0.025))
     for name, kind, values in cols:
         auc, var = delong_auc(y, values)
-        se = math.sqrt(max(var, 0.0))
+        lo, hi = auc_interval(auc, var, Z95)
         high = values > np.quantile(values, 0.75) if kind == "surface" else values > 0
         if kind == "surface" and not high.any():
             high = values >= np.quantile(values, 0.75)
@@ -498,9 +499,9 @@ def label_bias_test(
                 "feature": name,
                 "kind": kind,
                 "auc": auc,
-                "lo": max(0.0, auc - z * se),
-                "hi": min(1.0, auc + z * se),
-                "p_value": _mann_whitney_p(values, y),
+                "lo": lo,
+                "hi": hi,
+                "p_value": mann_whitney_p(values, y),
                 "rate_high": float(y[high].mean()) if high.any() else math.nan,
                 "rate_low": float(y[~high].mean()) if (~high).any() else math.nan,
                 "direction": "more disagreement when higher" if auc >= 0.5 else "more disagreement when lower",
@@ -537,16 +538,16 @@ def label_bias_test(
         examples = data.select(keep)[picks].with_columns(feature=pl.lit(top["feature"]))
     else:
         examples = data.select(keep).clear().with_columns(feature=pl.lit(None, dtype=pl.String))
-    return {
-        "table": table,
-        "n": n,
-        "n_disagree": n_dis,
-        "disagreement_rate": n_dis / n,
-        "tested": len(records),
-        "alpha": alpha,
-        "biased": biased,
-        "examples": examples,
-    }
+    return LabelBiasTest(
+        table=table,
+        n=n,
+        n_disagree=n_dis,
+        disagreement_rate=n_dis / n,
+        tested=len(records),
+        alpha=alpha,
+        biased=biased,
+        examples=examples,
+    )
 
 
 @dataclass
@@ -573,7 +574,7 @@ class LabelBiasCheck(Check):
         groups = (
             sorted(df["label_source"].drop_nulls().unique().to_list()) if "label_source" in df.columns else []
         ) or [None]
-        found: list[tuple[str, dict[str, Any]]] = []
+        found: list[tuple[str, LabelBiasTest]] = []
         notes: list[str] = []
         for g in groups:
             part = df if g is None else df.filter(pl.col("label_source") == g)
@@ -587,10 +588,10 @@ class LabelBiasCheck(Check):
             raise InputError("no labeler has enough rows for the label-bias test: " + " ".join(notes))
         status, worst, lines, evidence = "pass", 0.0, [], []
         for who, r in found:
-            sig = r["table"].filter(pl.col("significant"))
-            rate = f"{r['disagreement_rate']:.0%} of {r['n']} rows disagree with the reference"
+            sig = r.table.filter(pl.col("significant"))
+            rate = f"{r.disagreement_rate:.0%} of {r.n} rows disagree with the reference"
             if sig.height == 0:
-                lines.append(f"{who}: {rate}; no surface feature explains the disagreements ({r['tested']} tested).")
+                lines.append(f"{who}: {rate}; no surface feature explains the disagreements ({r.tested} tested).")
                 continue
             strongest = sig.row(0, named=True)
             effect = abs(strongest["auc"] - 0.5) + 0.5
@@ -608,7 +609,7 @@ class LabelBiasCheck(Check):
                 .iter_rows()
             )
             lines.append(f"{who}: {rate}, and they follow surface features: {listing}.")
-            evidence.append(r["examples"].with_columns(labeler=pl.lit(who)))
+            evidence.append(r.examples.with_columns(labeler=pl.lit(who)))
         summary = " ".join(lines)
         if status != "pass":
             summary += (
@@ -628,7 +629,8 @@ class LabelBiasCheck(Check):
             threshold=self.fail_auc,
             evidence=ev,
             details={
-                who: {k: v for k, v in r.items() if k not in ("table", "examples")} | {"table": r["table"].to_dicts()}
+                who: {k: v for k, v in asdict(r).items() if k not in ("table", "examples")}
+                | {"table": r.table.to_dicts()}
                 for who, r in found
             },
         )
