@@ -20,6 +20,7 @@ PACKAGE = ROOT / "workbench"
 # has not written yet are simply absent)
 BOTTOM = {
     "workbench",
+    "workbench._imports",
     "workbench.errors",
     "workbench.data",
     "workbench.stats",
