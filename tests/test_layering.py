@@ -31,6 +31,7 @@ BOTTOM = {
     "workbench.text_features",
     "workbench.diversity_metrics",
     "workbench.lexicon",
+    "workbench.minhash",
     "workbench.embed",
     "workbench.generate",
 }
