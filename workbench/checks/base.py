@@ -25,6 +25,7 @@ FAILURE_MODES = (
     "over_regularization",
     "label_bias",
     "feedback_amplification",
+    "privacy",
 )
 GUARDRAILS = ("provenance", "anchor")
 STATUSES = ("pass", "warn", "fail", "skipped", "error")
