@@ -11,7 +11,8 @@ The page holds no script and declares a content security policy that forbids scr
 network request; every piece of data text is HTML-escaped.
 
 The checklist (`CHECKLIST`) follows the seed's advice for trusting synthetic data: provenance on
-every example, a frozen real anchor set, contamination checked, coverage and tails audited,
+every example, a frozen real anchor set, contamination checked, privacy checked (no copies or
+memorization of the training records), coverage and tails audited,
 diversity compared with real data, labels spot-checked by people, brittleness tested under
 perturbation, calibration measured, and a failure diary kept. Items no registered check covers
 (calibration, the diary) are satisfied by evidence attached with `AuditReport.attach()` or
@@ -74,6 +75,13 @@ CHECKLIST: tuple[ChecklistItem, ...] = (
         "Contamination checked: no exact, near or semantic copies across splits",
         ("contamination",),
         "a split column (train/eval/...) so the contamination check can run, and it passes",
+    ),
+    ChecklistItem(
+        "privacy",
+        "Privacy checked: synthetic rows neither copy nor memorize the real training records",
+        ("privacy",),
+        "real training rows (split='train'), a real holdout the generator never saw (split='holdout') and the "
+        "synthetic rows, so the privacy check runs, and it passes",
     ),
     ChecklistItem(
         "coverage",
@@ -386,6 +394,14 @@ def _charts(report: AuditReport, doc: dict[str, Any]) -> str:
             f"<figure>{_svg_image(charts.audit_status(table), 'status of every check by failure mode')}"
             "<figcaption>Status of every check, by failure mode.</figcaption></figure>"
         )
+    for r in report.results.values():
+        if r.failure_mode == "privacy" and r.details.get("dcr"):
+            figures.append(
+                f"<figure>{_svg_image(charts.dcr_distributions(r.details['dcr']), 'distance to closest record')}"
+                f"<figcaption>{_e(r.check)}: distance of synthetic rows and of holdout rows (fresh real data) to their "
+                "closest training record; synthetic rows closer than fresh real data are memorization. The copies "
+                "are in the check's evidence below.</figcaption></figure>"
+            )
     items = pl.DataFrame(
         [{"item": c["item"], "status": c["status"], "n": 1} for c in doc["checklist"]],
         schema={"item": pl.String, "status": pl.String, "n": pl.Int64},
