@@ -101,6 +101,30 @@ def test_table_dcr_equals_sdmetrics_dcr_overfitting_protection():
     assert ours.expected == pytest.approx(300 / 520)
     # 60 exact copies: at distance 0 from training, and significant memorization
     assert (ours.synthetic_to_train[:60] == 0).all() and ours.p_value < 0.01
+    # many exact ties (categories only, a constant column, values outside the training range)
+    tied = [
+        pd.DataFrame(
+            {
+                "a": rng.choice(["x", "y"], n),
+                "b": rng.choice(["u", "v", "w"], n),
+                "k": np.full(n, 7.0) if n != 150 else rng.choice([7.0, 8.0], n),
+                "z": rng.integers(0, 3, n).astype(float) * (3 if n == 150 else 1),
+            }
+        )
+        for n in (200, 150, 180)
+    ]
+    tie_meta = {
+        "columns": {
+            "a": {"sdtype": "categorical"},
+            "b": {"sdtype": "categorical"},
+            "k": {"sdtype": "numerical"},
+            "z": {"sdtype": "numerical"},
+        }
+    }
+    theirs = DCROverfittingProtection.compute_breakdown(tied[0], tied[1], tied[2], tie_meta, None)
+    ours_tied = table_dcr_test(tied[0], tied[1], tied[2])
+    assert ours_tied.closer_to_train.value == theirs["synthetic_data_percentages"]["closer_to_training"]
+    assert ours_tied.sdmetrics_score == pytest.approx(theirs["score"], abs=1e-12)
     # polars frames give the same answer
     same = table_dcr_test(pl.from_pandas(train), pl.from_pandas(synthetic), pl.from_pandas(holdout))
     assert same.closer_to_train.value == ours.closer_to_train.value
@@ -115,6 +139,7 @@ def test_dcr_distances_are_the_exact_closest_records():
     np.testing.assert_allclose(res.synthetic_to_train, cos_t.min(axis=1), atol=1e-6)
     np.testing.assert_allclose(res.synthetic_to_holdout, cos_h.min(axis=1), atol=1e-6)
     assert (res.nearest_train == cos_t.argmin(axis=1)).all()
+    assert (res.synthetic_neighbours == np.argsort(cos_t, axis=1)[:, :2]).all()
     assert res.closer_to_train.value == pytest.approx((cos_t.min(1) < cos_h.min(1)).mean())
     assert res.expected == pytest.approx(90 / 150)
     assert res.closer_to_train.lo <= res.closer_to_train.value <= res.closer_to_train.hi

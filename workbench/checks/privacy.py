@@ -255,7 +255,9 @@ class DCRTest:
     copy); `nndr_below_holdout_quantile` compares it with the holdout's the same way. Larger
     shares are worse everywhere. Arrays: per synthetic row `synthetic_to_train`,
     `synthetic_to_holdout`, `nearest_train` (index of the closest training record),
-    `synthetic_nndr`; per holdout row `holdout_to_train`, `holdout_nndr`.
+    `synthetic_nndr`; per holdout row `holdout_to_train`, `holdout_nndr`; `synthetic_neighbours`
+    and `holdout_neighbours`: indices of each row's two closest training records (one when there is
+    one training record).
     """
 
     space: str
@@ -280,6 +282,8 @@ class DCRTest:
     synthetic_nndr: np.ndarray = field(repr=False)
     holdout_to_train: np.ndarray = field(repr=False)
     holdout_nndr: np.ndarray = field(repr=False)
+    synthetic_neighbours: np.ndarray = field(repr=False)
+    holdout_neighbours: np.ndarray = field(repr=False)
 
     def histogram(self, bins: int = HISTOGRAM_BINS) -> dict[str, Any]:
         """The two distributions of distances to training (synthetic -> train, holdout -> train) on
@@ -339,10 +343,11 @@ def _dcr_result(
     space: str,
     metric: str,
     s_train: np.ndarray,  # (n_s, k<=2) distances, closest first
-    s_train_idx: np.ndarray,
+    s_train_idx: np.ndarray,  # (n_s, k<=2)
     s_hold: np.ndarray,  # (n_s,)
     s_hold_idx: np.ndarray,
     h_train: np.ndarray,  # (n_h, k<=2)
+    h_train_idx: np.ndarray,
     nndr_s: np.ndarray,
     nndr_h: np.ndarray,
     n_train: int,
@@ -357,7 +362,7 @@ def _dcr_result(
     # Design-based null: the pooled real rows are fixed, the train/holdout labels a random split.
     # c_j counts the synthetic rows whose closest real record is j; the share is then a sample of
     # n_train of the c_j without replacement: Var = n_t n_h / (N (N - 1)) * sum (c_j - mean)^2 / n_s^2.
-    nearest_real = np.where(closer, s_train_idx, n_train + s_hold_idx)
+    nearest_real = np.where(closer, s_train_idx[:, 0], n_train + s_hold_idx)
     c = np.bincount(nearest_real, minlength=n_real).astype(np.float64)
     ss = float(((c - n_s / n_real) ** 2).sum())
     var = n_train * n_holdout / (n_real * (n_real - 1)) * ss / n_s**2 if n_real > 1 else 0.0
@@ -390,10 +395,12 @@ def _dcr_result(
         design_effect=float(n_s / n_eff) if n_eff > 0 else math.nan,
         synthetic_to_train=s_train[:, 0].copy(),
         synthetic_to_holdout=s_hold.copy(),
-        nearest_train=s_train_idx.copy(),
+        nearest_train=s_train_idx[:, 0].copy(),
         synthetic_nndr=nndr_s,
         holdout_to_train=h_train[:, 0].copy(),
         holdout_nndr=nndr_h,
+        synthetic_neighbours=s_train_idx,
+        holdout_neighbours=h_train_idx,
     )
 
 
@@ -454,7 +461,7 @@ def dcr_test(
     k = min(2, t.shape[0])
     st2, st_i = knn.nearest(s, t, k, squared=True, memory_mb=memory_mb)
     sh2, sh_i = knn.nearest(s, h, 1, squared=True, memory_mb=memory_mb)
-    ht2, _ = knn.nearest(h, t, k, squared=True, memory_mb=memory_mb)
+    ht2, ht_i = knn.nearest(h, t, k, squared=True, memory_mb=memory_mb)
 
     def dist(sq: np.ndarray) -> np.ndarray:
         return sq / 2.0 if metric == "cosine" else np.sqrt(sq)
@@ -463,10 +470,11 @@ def dcr_test(
         space=space,
         metric=metric,
         s_train=dist(st2),
-        s_train_idx=st_i[:, 0],
+        s_train_idx=st_i,
         s_hold=dist(sh2)[:, 0],
         s_hold_idx=sh_i[:, 0],
         h_train=dist(ht2),
+        h_train_idx=ht_i,
         nndr_s=_nndr(np.sqrt(st2)),
         nndr_h=_nndr(np.sqrt(ht2)),
         n_train=t.shape[0],
@@ -517,6 +525,33 @@ def _numeric(frame: pl.DataFrame, col: str) -> np.ndarray:
     return s.cast(pl.Float64).to_numpy().astype(np.float64)
 
 
+def _table_terms_exact(
+    q_num: list[np.ndarray],
+    r_num: list[np.ndarray],
+    q_cat: list[np.ndarray],
+    r_cat: list[np.ndarray],
+    layout: list[tuple[bool, int]],
+    ranges: list[float],
+    rows: np.ndarray,
+    cols: np.ndarray,
+) -> np.ndarray:
+    """SDMetrics' distance of the pairs (query `rows`, reference `cols`), in float64 and in its order of
+    operations: |ref - data| / range capped at 1 per numeric column (0/1 for a zero range; missing:
+    1 when one is, 0 when both are), 0/1 per categorical column, summed in column order, / columns."""
+    acc = np.zeros(rows.size)
+    for is_num, j in layout:
+        if is_num:
+            a, b, rng_j = q_num[j][rows], r_num[j][cols], ranges[j]
+            diff = np.abs(b - a)
+            term = (diff > 0).astype(np.float64) if rng_j == 0 else np.minimum(diff / rng_j, 1.0)
+            na_a, na_b = np.isnan(a), np.isnan(b)
+            term = np.where(na_a & na_b, 0.0, np.where(na_a | na_b, 1.0, term))
+            acc += term
+        else:
+            acc += q_cat[j][rows] != r_cat[j][cols]
+    return acc / len(layout)
+
+
 def _table_nearest(
     q_num: list[np.ndarray],
     r_num: list[np.ndarray],
@@ -527,38 +562,83 @@ def _table_nearest(
     k: int,
     memory_mb: float,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The k smallest SDMetrics distances of each query row to the reference rows, blocked (exact)."""
+    """The k smallest SDMetrics distances of each query row to the reference rows, exactly.
+
+    As `workbench.knn` does for Euclidean distances: blocks of query rows are screened in float32
+    (columns centred on the reference minimum, so every term that is not capped at 1 is computed
+    to within a few float32 roundings; a bound `slack` covers them and the float32 sum), and every
+    reference row that the bound cannot rule out of a row's k nearest is recomputed exactly in
+    float64 (`_table_terms_exact`). Ties: the lower reference index first. Blocks stay within
+    the CPU cache and `memory_mb`, on a few threads (numpy releases the GIL).
+    """
+    import os
+    from concurrent.futures import ThreadPoolExecutor
+
     n = q_num[0].size if q_num else q_cat[0].size
     m = r_num[0].size if r_num else r_cat[0].size
     d_out = np.empty((n, k))
     i_out = np.empty((n, k), dtype=np.int64)
-    block = max(1, int(memory_mb * 2**20 // (m * 8 * 4)))
-    for s in range(0, n, block):
+    if n == 0:
+        return d_out, i_out
+    n_cols = len(layout)
+    # per term: a capped term is exact in both; an uncapped one (|a - b| < 2 ranges, so both scaled
+    # values are within 3 of 0) is off by at most ~8 float32 roundings; the float32 sum of
+    # n_cols terms in [0, 1] adds n_cols roundings of at most n_cols. Generous by a factor of 10.
+    slack = 10 * (8 * n_cols + n_cols * n_cols) * 2.0**-24
+    # screening copies: centred on the reference minimum and scaled by the range, so a term is
+    # min(|a' - b'|, 1); a zero-range column's term is whether the query differs from the constant
+    q32, r32, constant_differs = [], [], []
+    for j, (q, r) in enumerate(zip(q_num, r_num)):
+        finite = r[~np.isnan(r)]
+        lo = float(finite.min()) if finite.size else 0.0
+        scale = ranges[j] if ranges[j] > 0 else 1.0
+        with np.errstate(over="ignore", invalid="ignore"):
+            q32.append(((q - lo) / scale).astype(np.float32))
+            r32.append(((r - lo) / scale).astype(np.float32))
+        constant_differs.append((q != lo).astype(np.float32))
+    r_nan = [np.isnan(r) for r in r_num]
+    r_has_nan = [bool(x.any()) for x in r_nan]
+    workers = max(1, min(4, os.cpu_count() or 1))
+    block = max(1, min(int(memory_mb * 2**20 // (m * 4 * 3 * workers)), (1 << 15) // m))
+
+    def run(s: int) -> None:
         e = min(n, s + block)
-        acc = np.zeros((e - s, m))
-        tmp = np.empty((e - s, m))
-        for is_num, j in layout:  # the columns in their order: the sum rounds as SDMetrics' does
+        acc = np.zeros((e - s, m), dtype=np.float32)
+        tmp = np.empty((e - s, m), dtype=np.float32)
+        for is_num, j in layout:
             if is_num:
-                a, b, rng_j = q_num[j][s:e, None], r_num[j][None, :], ranges[j]
-                np.subtract(a, b, out=tmp)
-                np.abs(tmp, out=tmp)
-                if rng_j == 0:
-                    np.greater(tmp, 0, out=tmp)
+                a = q32[j][s:e, None]
+                if ranges[j] == 0:
+                    tmp[:] = constant_differs[j][s:e, None]
                 else:
-                    np.divide(tmp, rng_j, out=tmp)
+                    np.subtract(a, r32[j][None, :], out=tmp)
+                    np.abs(tmp, out=tmp)
                     np.minimum(tmp, 1.0, out=tmp)
-                na_a, na_b = np.isnan(a), np.isnan(b)
-                if na_a.any() or na_b.any():
-                    np.copyto(tmp, np.where(na_a & na_b, 0.0, 1.0), where=na_a | na_b)
+                na_a = np.isnan(a)
+                if r_has_nan[j] or na_a.any():
+                    na_b = r_nan[j][None, :]
+                    np.copyto(tmp, np.where(na_a & na_b, 0.0, 1.0).astype(np.float32), where=na_a | na_b)
                 acc += tmp
             else:
                 acc += q_cat[j][s:e, None] != r_cat[j][None, :]
-        acc /= len(layout)
-        for c in range(k):
-            idx = np.argmin(acc, axis=1)  # the first (lowest index) of equal distances
-            d_out[s:e, c] = acc[np.arange(e - s), idx]
-            i_out[s:e, c] = idx
-            acc[np.arange(e - s), idx] = np.inf
+        kth = np.partition(acc, k - 1, axis=1)[:, k - 1] if m > k else acc.max(axis=1)
+        rows, cols = np.nonzero(acc <= (kth + np.float32(2 * slack))[:, None])
+        rows = rows + s
+        exact = _table_terms_exact(q_num, r_num, q_cat, r_cat, layout, ranges, rows, cols)
+        order = np.lexsort((cols, exact, rows))
+        counts = np.bincount(rows - s, minlength=e - s)
+        first = np.concatenate(([0], np.cumsum(counts)[:-1]))
+        pick = order[first[:, None] + np.arange(k)[None, :]]
+        d_out[s:e] = exact[pick]
+        i_out[s:e] = cols[pick]
+
+    starts = range(0, n, block)
+    if workers == 1 or len(starts) == 1:
+        for s in starts:
+            run(s)
+    else:
+        with ThreadPoolExecutor(workers) as pool:
+            list(pool.map(run, starts))
     return d_out, i_out
 
 
@@ -613,15 +693,16 @@ def table_dcr_test(
     k = min(2, t.height)
     st, st_i = _table_nearest(nums["s"], nums["t"], cats["s"], cats["t"], layout, ranges("t"), k, memory_mb)
     sh, sh_i = _table_nearest(nums["s"], nums["h"], cats["s"], cats["h"], layout, ranges("h"), 1, memory_mb)
-    ht, _ = _table_nearest(nums["h"], nums["t"], cats["h"], cats["t"], layout, ranges("t"), k, memory_mb)
+    ht, ht_i = _table_nearest(nums["h"], nums["t"], cats["h"], cats["t"], layout, ranges("t"), k, memory_mb)
     return _dcr_result(
         space="table",
         metric="sdmetrics",
         s_train=st,
-        s_train_idx=st_i[:, 0],
+        s_train_idx=st_i,
         s_hold=sh[:, 0],
         s_hold_idx=sh_i[:, 0],
         h_train=ht,
+        h_train_idx=ht_i,
         nndr_s=_nndr(st),
         nndr_h=_nndr(ht),
         n_train=t.height,
@@ -1206,9 +1287,8 @@ class PrivacyCheck(Check):
             vec = _vectors_from_shingles(shingles, df.height, real_mask, self.ngram_dim)
             dcr["ngram"] = dcr_test(vec[synth], vec[train], vec[hold], quantile=self.quantile, space="ngram")
             # each synthetic and holdout row's two closest training records are near-copy candidates
-            k = min(2, train.size)
-            for rows in (synth, hold):
-                _, idx = knn.nearest(vec[rows], vec[train], k)
+            for rows, idx in ((synth, dcr["ngram"].synthetic_neighbours), (hold, dcr["ngram"].holdout_neighbours)):
+                k = idx.shape[1]
                 ngram_candidates.append(np.stack([np.repeat(rows, k), train[idx.reshape(-1)]], axis=1))
             if self.embedding and ctx.can_embed:
                 emb = ctx.embeddings()
