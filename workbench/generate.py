@@ -962,7 +962,9 @@ class LocalLM:
         """log P(continuation | prompt), summed over the continuation's tokens: an (n_prompts, n_continuations) array.
 
         Token ids in, float64 out. Each distinct `prompt + continuation[:-1]` sequence is run once
-        (single-token continuations share one pass per prompt), left-padded in batches of `batch_size`.
+        (single-token continuations share one pass per prompt), in batches of `batch_size`. The
+        prefix every sequence shares (system prompt, instruction, few-shot turns) is run once and
+        its key/value cache reused by every batch; the rest is left-padded after it.
         """
         import torch
 
@@ -976,23 +978,34 @@ class LocalLM:
                 wanted.append((p, c, seqs.setdefault(key, len(seqs))))
         sequences = list(seqs)
         keep = max(len(c) for c in continuations)
+        # the shared prefix must leave every sequence's last `keep` positions outside it
+        shared = _common_prefix_length(sequences, limit=min(len(s) for s in sequences) - keep)
+        prefix_cache = self._prefix_cache(sequences[0][:shared]) if shared >= _MIN_SHARED_PREFIX else None
+        if prefix_cache is None:
+            shared = 0
         tail_logprobs: list[np.ndarray] = []  # per sequence: (keep, vocab) log-probs of its last positions
         for start in range(0, len(sequences), batch_size):
-            chunk = sequences[start : start + batch_size]
+            chunk = [s[shared:] for s in sequences[start : start + batch_size]]
             width = max(len(s) for s in chunk)
             input_ids = torch.full((len(chunk), width), self._pad_id, dtype=torch.long)
             mask = torch.zeros((len(chunk), width), dtype=torch.long)
-            for r, s in enumerate(chunk):
+            for r, s in enumerate(chunk):  # left padding: the last `keep` positions line up
                 input_ids[r, width - len(s) :] = torch.tensor(s, dtype=torch.long)
                 mask[r, width - len(s) :] = 1
-            positions = (mask.cumsum(-1) - 1).clamp(min=0)
+            positions = shared + (mask.cumsum(-1) - 1).clamp(min=0)
+            kwargs: dict[str, Any] = {"position_ids": positions}
+            if prefix_cache is not None:
+                import copy
+
+                cache = copy.deepcopy(prefix_cache)
+                cache.batch_repeat_interleave(len(chunk))
+                kwargs[self._cache_argument()] = cache
+                mask = torch.cat([torch.ones((len(chunk), shared), dtype=torch.long), mask], dim=1)
             with torch.inference_mode():
                 try:
-                    logits = self.model(
-                        input_ids=input_ids, attention_mask=mask, position_ids=positions, logits_to_keep=keep
-                    ).logits
+                    logits = self.model(input_ids=input_ids, attention_mask=mask, logits_to_keep=keep, **kwargs).logits
                 except TypeError:  # a model without logits_to_keep
-                    logits = self.model(input_ids=input_ids, attention_mask=mask, position_ids=positions).logits
+                    logits = self.model(input_ids=input_ids, attention_mask=mask, **kwargs).logits
                 logits = logits[:, -keep:, :]
                 tail_logprobs.extend(torch.log_softmax(logits.float(), dim=-1).double().numpy())
         out = np.zeros((len(prompts), len(continuations)), dtype=np.float64)
@@ -1003,8 +1016,40 @@ class LocalLM:
             out[p, c] = float(sum(lp[first + t, tok] for t, tok in enumerate(cont)))
         return out
 
+    def _prefix_cache(self, prefix: tuple[int, ...]) -> Any:
+        """The key/value cache of `prefix` (batch of one), or None where the model cannot reuse one."""
+        import torch
+
+        with torch.inference_mode():
+            try:
+                out = self.model(input_ids=torch.tensor([list(prefix)], dtype=torch.long), use_cache=True)
+            except TypeError:
+                return None
+        cache = getattr(out, "cache", None) or getattr(out, "past_key_values", None)
+        return cache if hasattr(cache, "batch_repeat_interleave") else None
+
+    def _cache_argument(self) -> str:
+        """The forward() keyword for a key/value cache: `cache` in newer transformers, `past_key_values` before."""
+        import inspect
+
+        return "cache" if "cache" in inspect.signature(self.model.forward).parameters else "past_key_values"
+
     def __repr__(self) -> str:
         return f"LocalLM(model={str(self.model_spec) if self.model_spec else BUNDLED_NAME!r}, threads={self.threads})"
+
+
+_MIN_SHARED_PREFIX = 8  # tokens; below this, reusing a cache saves less than copying it costs
+
+
+def _common_prefix_length(sequences: list[tuple[int, ...]], limit: int) -> int:
+    first = sequences[0]
+    n = max(0, min(limit, len(first)))
+    for s in sequences[1:]:
+        i = 0
+        while i < n and s[i] == first[i]:
+            i += 1
+        n = i
+    return n
 
 
 def _batch_seed(seed: int, batch: int) -> int:
