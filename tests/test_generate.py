@@ -159,6 +159,35 @@ def test_left_padded_batch_matches_one_prompt_at_a_time(smol):
     assert batched["text"].to_list() == alone["text"].to_list()
 
 
+def test_nucleus_sampling_draws_from_the_smallest_set_reaching_top_p():
+    import torch
+
+    from workbench.generate import _sampling_processor
+
+    probs = torch.tensor([[0.5, 0.3, 0.15, 0.05]]).repeat(4000, 1)
+    torch.manual_seed(0)
+    drawn = _sampling_processor(1.0, 0.8)(None, probs.log()).argmax(dim=-1)
+    counts = torch.bincount(drawn, minlength=4).tolist()
+    assert counts[2:] == [0, 0] and abs(counts[0] / 4000 - 0.625) < 0.03  # 0.5 / (0.5 + 0.3)
+    drawn = _sampling_processor(1.0, 0.81)(None, probs.log()).argmax(dim=-1)
+    assert set(drawn.tolist()) == {0, 1, 2}
+    # a flat distribution: the nucleus is wider than the first topk, so it grows until it fits
+    torch.manual_seed(1)
+    logits = torch.randn(8, 5000) * 0.1
+    out = _sampling_processor(0.5, 0.9)(None, logits)
+    assert torch.isfinite(out).sum(dim=-1).tolist() == [1] * 8
+    ranked = torch.softmax(logits / 0.5, dim=-1).sort(dim=-1, descending=True)
+    for row, token in enumerate(out.argmax(dim=-1).tolist()):
+        nucleus_size = int((ranked.values[row].cumsum(0) - ranked.values[row] < 0.9).sum())
+        assert nucleus_size > 64 and token in ranked.indices[row, :nucleus_size].tolist()
+
+
+def test_a_tiny_nucleus_is_greedy_decoding(smol):
+    greedy = smol.generate(PROMPTS, temperature=0, max_new_tokens=8, batch_size=2)
+    narrow = smol.generate(PROMPTS, temperature=0.7, top_p=1e-6, max_new_tokens=8, batch_size=2)
+    assert narrow["text"].to_list() == greedy["text"].to_list()
+
+
 def test_chat_messages_and_raw_text(smol):
     conversation = [
         {"role": "system", "content": "You are a film critic."},

@@ -931,18 +931,21 @@ class LocalLM:
             input_ids[r, width - len(ids) :] = torch.tensor(ids, dtype=torch.long)
             mask[r, width - len(ids) :] = 1
         sample = temperature > 0
+        # Sampling is ours: a logits processor applies temperature and top-p and draws the token, and
+        # generate() runs greedy, so it takes that token. HF's own top-p sorts the whole vocabulary
+        # and its multinomial draws over all of it at every step: a third of the time at batch 64.
         config = GenerationConfig(
             max_new_tokens=max_new_tokens,
-            do_sample=sample,
-            temperature=float(temperature) if sample else None,
-            top_p=float(top_p) if sample else None,
-            top_k=0 if sample else None,
+            do_sample=False,
             eos_token_id=self._eos_ids or None,
             pad_token_id=self._pad_id,
         )
+        processors = [_sampling_processor(temperature, top_p)] if sample else []
         with torch.random.fork_rng(devices=[]), torch.inference_mode():
             torch.manual_seed(seed)
-            out = self.model.generate(input_ids=input_ids, attention_mask=mask, generation_config=config)
+            out = self.model.generate(
+                input_ids=input_ids, attention_mask=mask, generation_config=config, logits_processor=processors
+            )
         new = out[:, width:].tolist()
         eos = set(self._eos_ids)
         results = []
@@ -1036,6 +1039,39 @@ class LocalLM:
 
     def __repr__(self) -> str:
         return f"LocalLM(model={str(self.model_spec) if self.model_spec else BUNDLED_NAME!r}, threads={self.threads})"
+
+
+def _sampling_processor(temperature: float, top_p: float) -> Any:
+    """A transformers logits processor that samples: divide by `temperature`, keep the nucleus (the
+    smallest set of most probable tokens whose probability reaches `top_p`, Holtzman et al. 2020),
+    draw one token from it with torch's generator, and return scores where only that token is
+    finite, for a greedy generate() to take.
+
+    Exact, but the nucleus is found with `topk` grown until it fits, not a sort of the vocabulary,
+    and the draw is over the nucleus only.
+    """
+    import torch
+    from transformers import LogitsProcessor
+
+    class TemperatureNucleusSample(LogitsProcessor):
+        def __call__(self, input_ids: Any, scores: Any) -> Any:
+            probs = (scores.float() / temperature).softmax(dim=-1)
+            if top_p >= 1:
+                return torch.full_like(scores, -math.inf).scatter(-1, torch.multinomial(probs, num_samples=1), 0.0)
+            vocab = probs.shape[-1]
+            k = min(vocab, 64)
+            while True:
+                top, idx = probs.topk(k, dim=-1)  # descending
+                cum = top.cumsum(dim=-1)
+                if k == vocab or bool((cum[:, -1] >= top_p).all()):
+                    break
+                k = min(vocab, k * 8)
+            keep = (cum - top) < top_p  # the mass before a token is short of top_p: it is in the nucleus
+            keep[:, 0] = True
+            choice = idx.gather(-1, torch.multinomial(top.masked_fill(~keep, 0.0), num_samples=1))
+            return torch.full_like(scores, -math.inf).scatter(-1, choice, 0.0)
+
+    return TemperatureNucleusSample()
 
 
 _MIN_SHARED_PREFIX = 8  # tokens; below this, reusing a cache saves less than copying it costs
