@@ -231,6 +231,8 @@ def test_template_few_shot_examples_are_parents(smol):
     assert set(df["generation"]) == {1}
     again = [p.parent_ids for p in tpl.render(seed=5)]
     assert [p.split(",") for p in df["parent_id"]] == again  # seeded draw
+    chain = Template("{examples}", examples=examples, k=2, repeat=6).render(seed=0)
+    assert len(chain) == 6 and len({tuple(p.parent_ids) for p in chain}) > 1  # a draw per repeat
 
 
 def test_template_mistakes_are_named():

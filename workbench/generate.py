@@ -138,8 +138,10 @@ class Template:
     Few-shot: with `examples` (a frame with a `text` column, or a list of texts) each prompt gets
     `k` examples drawn without replacement (seeded by the generate call's seed and the row),
     formatted with `example_format` (fields from the examples' columns), joined by `separator`
-    and put where the template says `{examples}`; their ids go into `parent_id`. `name` is the
-    rows' `prompt_id` (default: `template-` and a hash of the template).
+    and put where the template says `{examples}`; their ids go into `parent_id`. `repeat` renders
+    each row that many times (with examples, each time with its own draw: a self-consuming chain
+    is `Template(text, examples=previous_generation, k=3, repeat=100)`). `name` is the rows'
+    `prompt_id` (default: `template-` and a hash of the template).
     """
 
     text: str | Sequence[Message]
@@ -149,6 +151,7 @@ class Template:
     example_format: str = "{text}"
     separator: str = "\n"
     name: str | None = None
+    repeat: int = 1
 
     def fields(self) -> list[str]:
         """The variable names the template uses, in order of first use (`examples` included)."""
@@ -194,6 +197,9 @@ class Template:
             raise InputError(f"the template uses {needed} but no variables were given; pass Template(text, frame).")
         if not rows:
             rows = [{}]
+        if isinstance(self.repeat, bool) or not isinstance(self.repeat, int) or self.repeat < 1:
+            raise InputError(f"Template repeat must be a positive integer; got {self.repeat!r}.")
+        rows = [r for r in rows for _ in range(self.repeat)]
         examples = self._example_frame() if wants_examples else None
         if examples is None and self.examples is not None:
             raise InputError(
