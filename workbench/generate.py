@@ -755,9 +755,9 @@ class LocalLM:
         shutil.rmtree(tmp, ignore_errors=True)
         try:
             try:
-                tokenizer = AutoTokenizer.from_pretrained(str(src.parent), gguf_file=src.name)
+                tokenizer = AutoTokenizer.from_pretrained(str(src.parent), gguf_file=src.name, local_files_only=True)
                 quantized = AutoModelForCausalLM.from_pretrained(
-                    str(src.parent), gguf_file=src.name, dtype=torch.float32
+                    str(src.parent), gguf_file=src.name, dtype=torch.float32, local_files_only=True
                 )
             except Exception as exc:
                 raise InputError(
