@@ -55,8 +55,8 @@ def build(seed: int = 0) -> list[dict]:
     for batch, n in BATCHES:
         labels = [demo.LABELS[i % 2] for i in range(n)]
         two_turns = rng.random(n) < 0.5
-        needed = {lab: sum(1 for i, x in enumerate(labels) if x == lab) + sum(
-            1 for i, x in enumerate(labels) if two_turns[i] and OTHER[x] == lab) for lab in demo.LABELS}  # fmt: skip
+        asked = labels + [OTHER[x] for x, again in zip(labels, two_turns) if again]
+        needed = {lab: asked.count(lab) for lab in demo.LABELS}
         texts = _answers(batch, needed, chains, seed + n_conv)
         taken = dict.fromkeys(demo.LABELS, 0)
 
@@ -79,11 +79,12 @@ def build(seed: int = 0) -> list[dict]:
             rec: dict = {"id": f"chat-{n_conv:04d}"}
             if batch == "template-writer":
                 rec["conversations"] = [{"from": "system", "value": SYSTEM}, *turns]
-                rec.update(model="template-writer", generator_version="1.0",
-                           sampling={"seed": seed, "template": "tells"})  # fmt: skip
+                rec.update(
+                    model="template-writer", generator_version="1.0", sampling={"seed": seed, "template": "tells"}
+                )
             elif batch == "markov-writer":
-                rec.update(system=SYSTEM, conversations=turns, model="markov-writer",
-                           sampling={"temperature": MARKOV_TEMPERATURE, "seed": seed, "order": 2})  # fmt: skip
+                sampling = {"temperature": MARKOV_TEMPERATURE, "seed": seed, "order": 2}
+                rec.update(system=SYSTEM, conversations=turns, model="markov-writer", sampling=sampling)
             else:
                 rec["conversations"] = turns
             records.append(rec)

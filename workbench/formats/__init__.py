@@ -186,9 +186,16 @@ def _a(shape: str | None) -> str:
 
 
 def _finish_conversion(df: pl.DataFrame, conv: Converter | None, n: int, problems: Problems, name: str) -> list[str]:
+    """Refuse an empty result (saying why), then warn once about what was left out; the notes."""
+    failed = getattr(conv, "failed", [])
+    if df.height == 0:
+        if failed and len(failed) == n:
+            raise InputError(f"every request in {name} failed ({n}); there is no model output to audit.")
+        if problems.skipped:
+            raise InputError(f"{name} has no records left after leaving out {len(problems.skipped)} malformed one(s).")
+        raise InputError(f"{name} has no records.")
     problems.report()
     notes = list(conv.notes) if conv else []
-    failed = getattr(conv, "failed", [])
     if failed:
         shown = ", ".join(failed[:5]) + (f", ... {len(failed) - 5} more" if len(failed) > 5 else "")
         warnings.warn(
@@ -200,12 +207,6 @@ def _finish_conversion(df: pl.DataFrame, conv: Converter | None, n: int, problem
         notes.append(f"{len(failed)} failed request(s) left out")
     if problems.skipped:
         notes.append(f"{len(problems.skipped)} malformed record(s) left out (skip_bad=True)")
-    if df.height == 0:
-        if failed and len(failed) == n:
-            raise InputError(f"every request in {name} failed ({n}); there is no model output to audit.")
-        if problems.skipped:
-            raise InputError(f"{name} has no records left after leaving out {len(problems.skipped)} malformed one(s).")
-        raise InputError(f"{name} has no records.")
     return notes
 
 
@@ -425,8 +426,10 @@ def _missing(frame: pl.DataFrame) -> dict[str, int]:
     out = {}
     for col in PROVENANCE:
         cols = [c for c in ((col, "prompt_id") if col == "prompt" else (col,)) if c in synthetic.columns]
-        lacking = pl.all_horizontal([pl.col(c).is_null() for c in cols]) if cols else pl.lit(True)
-        n = int(synthetic.select(lacking.sum()).item()) if synthetic.height else 0
+        if not cols:
+            n = synthetic.height
+        else:
+            n = int(synthetic.select(pl.all_horizontal([pl.col(c).is_null() for c in cols]).sum()).item())
         if n:
             out[col] = n
     return out

@@ -72,10 +72,12 @@ def _ascii_compatible(encoding: str) -> bool:
 
 
 def jsonl_batches(
-    path: Path, encoding: str, problems: Problems, *, progress: bool | None = None, chunk_bytes: int = CHUNK_BYTES
+    path: Path, encoding: str, problems: Problems, *, progress: bool | None = None, chunk_bytes: int | None = None
 ) -> Iterator[Batch]:
-    """The file's records, one batch per chunk of about `chunk_bytes` (whole lines), with a progress
-    bar over the bytes read. Blank lines are skipped; a line that is not a JSON object is a problem."""
+    """The file's records, one batch per chunk of about `chunk_bytes` (default `CHUNK_BYTES`; whole
+    lines), with a progress bar over the bytes read. Blank lines are skipped; a line that is not a
+    JSON object is a problem."""
+    chunk_bytes = chunk_bytes or CHUNK_BYTES
     size = path.stat().st_size
     if not _ascii_compatible(encoding):
         chunk_bytes = max(size, 1)  # a newline byte is not a line break in UTF-16/32: decode it whole

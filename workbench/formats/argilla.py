@@ -28,8 +28,22 @@ from typing import Any
 
 from workbench.formats._base import Converter, RecordError, own_key
 
-SKIP_TOP = ("id", "_server_id", "fields", "metadata", "suggestions", "responses", "vectors", "status",
-            "inserted_at", "updated_at", "dataset_id")  # fmt: skip
+# top-level keys of a flattened record that are not fields
+SKIP_TOP = frozenset(
+    [
+        "id",
+        "_server_id",
+        "fields",
+        "metadata",
+        "suggestions",
+        "responses",
+        "vectors",
+        "status",
+        "inserted_at",
+        "updated_at",
+    ]
+)
+Parts = tuple[dict[str, Any], dict[str, Any], dict[str, dict[str, Any]], dict[str, list[dict[str, Any]]]]
 
 
 def read_settings(folder: Path) -> dict[str, list[str]]:
@@ -72,8 +86,7 @@ class Argilla(Converter):
     def matches(rec: dict[str, Any]) -> bool:
         return (isinstance(rec.get("fields"), dict) and ("suggestions" in rec or "responses" in rec)) or _is_flat(rec)
 
-    def _parts(self, rec: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any], dict[str, dict[str, Any]],
-                                                   dict[str, list[dict[str, Any]]]]:  # fmt: skip
+    def _parts(self, rec: dict[str, Any]) -> Parts:
         """fields, metadata, suggestions {question: {value, score, agent, type}}, responses {question: [..]}."""
         if not _is_flat(rec):
             fields = rec.get("fields") or {}

@@ -217,8 +217,10 @@ class Messages(_Chat):
 
     @staticmethod
     def matches(rec: dict[str, Any]) -> bool:
-        msgs = rec.get("messages", rec.get("conversation"))
-        return isinstance(msgs, list) and ("messages" in rec or (bool(msgs) and isinstance(msgs[0], dict)))
+        if "messages" in rec:  # whatever it holds: a malformed list is then named, not taken for a table row
+            return True
+        msgs = rec.get("conversation")
+        return isinstance(msgs, list) and bool(msgs) and isinstance(msgs[0], dict)
 
 
 class ShareGPT(_Chat):
@@ -231,4 +233,4 @@ class ShareGPT(_Chat):
 
     @staticmethod
     def matches(rec: dict[str, Any]) -> bool:
-        return isinstance(rec.get("conversations"), list)
+        return "conversations" in rec

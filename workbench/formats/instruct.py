@@ -22,6 +22,9 @@ from workbench.formats._base import Converter, RecordError, attach, content_hash
 from workbench.formats.chat import canonical_role, content_text, parse_turns
 
 HH_ASSISTANT = "\n\nAssistant:"
+# where preference datasets name each answer's model and score (chosen_model, chosen_rating, score_chosen)
+MODEL_SUFFIXES = ("_model", "_policy", "-model")
+SCORE_SUFFIXES = ("_score", "_rating", "-rating")
 
 
 def _text_field(rec: dict[str, Any], key: str) -> str:
@@ -195,18 +198,17 @@ class Preference(Converter):
             if system is not None:
                 row["system"] = system
                 self.mapping["system"] = "the system turn"
-            for name in (f"{which}_model", f"{which}_policy", f"{which}-model"):
+            for name in (f"{which}{s}" for s in MODEL_SUFFIXES):
                 if isinstance(rec.get(name), str):
                     row["generator"] = rec[name]
                     self.mapping["generator"] = "chosen_model / rejected_model"
-            for name in (f"score_{which}", f"{which}_score", f"{which}_rating", f"{which}-rating"):
+            for name in (f"score_{which}", *(f"{which}{s}" for s in SCORE_SUFFIXES)):
                 if isinstance(rec.get(name), (int, float)) and not isinstance(rec.get(name), bool):
                     row["preference_score"] = float(rec[name])
                     self.mapping["preference_score"] = "score_chosen / score_rejected"
             rows.append(row)
         consumed = ["chosen", "rejected", "prompt"] + ([id_field] if id_field else [])
-        consumed += [f"{w}{s}" for w in ("chosen", "rejected") for s in ("_model", "_policy", "-model", "_score",
-                                                                          "_rating", "-rating")]  # fmt: skip
+        consumed += [f"{w}{s}" for w in ("chosen", "rejected") for s in (*MODEL_SUFFIXES, *SCORE_SUFFIXES)]
         consumed += ["score_chosen", "score_rejected"]
         self.mapping.setdefault("text", "chosen / rejected (one row each)")
         self.mapping.update(
