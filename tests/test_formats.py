@@ -529,6 +529,7 @@ def test_streaming_in_small_chunks_gives_the_same_frame(tmp_path, monkeypatch):
             "score": i if i < 30 else (i + 0.5 if i < 60 else f"s{i}"),
             "meta": {"k": i} if i % 7 == 0 else None,
             "flag": i % 2 == 0,
+            "ratio": i if i < 40 or i % 3 else i + 0.25,  # ints, then ints and floats: Float64
         }
         for i in range(90)
     ]
@@ -541,6 +542,7 @@ def test_streaming_in_small_chunks_gives_the_same_frame(tmp_path, monkeypatch):
     assert chunked.equals(whole) and chunked.height == 90
     assert whole["score"].dtype == pl.String and whole["score"][0] == "0" and whole["score"][30] == "30.5"
     assert whole["flag"].dtype == pl.Boolean and whole["meta"][0] == '{"k": 0}'
+    assert whole["ratio"].dtype == pl.Float64 and whole["ratio"][42] == 42.25 and whole["ratio"][1] == 1.0
 
 
 def test_progress_bar_on_request(tmp_path, capsys):

@@ -147,7 +147,8 @@ def _convert(
     conv: Converter | None = None
     decided, shape, first = False, None, ""
     n = 0
-    for batch in batches:
+    source = iter(batches)
+    while (batch := next(source, None)) is not None:  # the previous batch is gone before the next is read
         rows: list[dict[str, Any]] = []
         for where, rec in batch:
             n += 1
@@ -155,7 +156,7 @@ def _convert(
                 shape = fmt if fmt in CONVERTERS else shape_of(rec)
                 conv = CONVERTERS[shape](role=role, path=path, **options) if shape else None
                 decided, first = True, where
-            elif fmt not in CONVERTERS and shape_of(rec) != shape:
+            elif fmt not in CONVERTERS and not (conv.matches(rec) if conv else shape_of(rec) is None):
                 other = shape_of(rec)
                 problems.bad(
                     where,
@@ -172,7 +173,9 @@ def _convert(
                 problems.bad(where, f": {exc}.")
             except Failed:
                 pass
+        del batch
         asm.add(rows)
+        del rows
     df = asm.frame()
     if conv is not None:
         if conv.key_column:
@@ -421,18 +424,16 @@ def _mapping(
 
 
 def _missing(frame: pl.DataFrame) -> dict[str, int]:
-    """Provenance the synthetic rows do not record: column -> how many synthetic rows lack it."""
-    synthetic = frame.filter(pl.col("origin") == "synthetic")
-    out = {}
+    """Provenance the synthetic rows do not record: column -> how many synthetic rows lack it.
+    (Counted with expressions: a large frame is never copied.)"""
+    synthetic = pl.col("origin") == "synthetic"
+    exprs = []
     for col in PROVENANCE:
-        cols = [c for c in ((col, "prompt_id") if col == "prompt" else (col,)) if c in synthetic.columns]
-        if not cols:
-            n = synthetic.height
-        else:
-            n = int(synthetic.select(pl.all_horizontal([pl.col(c).is_null() for c in cols]).sum()).item())
-        if n:
-            out[col] = n
-    return out
+        cols = [c for c in ((col, "prompt_id") if col == "prompt" else (col,)) if c in frame.columns]
+        lacking = pl.all_horizontal([pl.col(c).is_null() for c in cols]) if cols else pl.repeat(True, pl.len())
+        exprs.append((synthetic & lacking).sum().alias(col))
+    counts = frame.select(exprs).row(0, named=True)
+    return {col: int(n) for col, n in counts.items() if n}
 
 
 # --- detection only ----------------------------------------------------------------------------

@@ -187,7 +187,9 @@ def _series(name: str, values: list[Any], kind: str) -> tuple[pl.Series, str]:
     if kind == "bool":
         return pl.Series(name, values, dtype=pl.Boolean), kind
     if kind == "float":
-        return pl.Series(name, [None if v is None else float(v) for v in values], dtype=pl.Float64), kind
+        if any(type(v) is int for v in values):  # 29 beside 30.5: keep "29" exact in case the column ends as text
+            return pl.Series(name, [None if v is None else json.dumps(v) for v in values], dtype=pl.String), "numtext"
+        return pl.Series(name, values, dtype=pl.Float64), kind
     if kind in ("str", "null"):
         return pl.Series(name, values, dtype=pl.String), kind
     return pl.Series(name, [_json_text(v) for v in values], dtype=pl.String), "json"
@@ -236,12 +238,12 @@ class Assembler:
             fixes = []
             for k, local in kinds.items():
                 want = final[k]
-                if local == want or (want == "json" and local in ("str", "json")):
+                if local == want or (want == "json" and local in ("str", "json", "numtext")):
                     continue
                 col = df[k]
                 if local == "null":
                     fixes.append(col.cast(_DTYPES[want]))
-                elif want == "float":
+                elif want == "float":  # ints, or numbers kept as text ("numtext"): exact as floats
                     fixes.append(col.cast(pl.Float64))
                 else:  # numbers or booleans among texts or nested values: JSON text, as json.dumps writes them
                     fixes.append(col.map_elements(lambda v: json.dumps(v), return_dtype=pl.String, skip_nulls=True))

@@ -71,67 +71,72 @@ def _ascii_compatible(encoding: str) -> bool:
     return not name.startswith(("utf-16", "utf-32"))
 
 
+def _lines(path: Path, encoding: str) -> Iterator[tuple[int, str, bool]]:
+    """(bytes, text, ends with a newline) per line, read line by line: never the whole file at once
+    (except in UTF-16/32, where a newline byte is not a line break and the file is decoded whole)."""
+    if not _ascii_compatible(encoding):
+        text = decode_text(path.read_bytes(), encoding, path.name)
+        parts = text.split("\n")
+        for k, line in enumerate(parts):
+            if k < len(parts) - 1 or line:
+                yield len(line) + 1, line, k < len(parts) - 1
+        return
+    offset = 0
+    with path.open("rb") as f:
+        for n, raw in enumerate(f, start=1):
+            try:
+                line = raw.decode(encoding)
+            except UnicodeDecodeError as exc:
+                raise InputError(
+                    f"{path.name} is not valid {encoding}: byte {raw[exc.start : exc.start + 1]!r} at offset "
+                    f"{offset + exc.start} (line {n}). Pass the file's encoding, e.g. load(path, encoding='latin-1'), "
+                    "or re-save it as UTF-8."
+                ) from None
+            if n == 1:
+                line = line.removeprefix("\ufeff")
+            offset += len(raw)
+            yield len(raw), line, raw.endswith(b"\n")
+
+
 def jsonl_batches(
     path: Path, encoding: str, problems: Problems, *, progress: bool | None = None, chunk_bytes: int | None = None
 ) -> Iterator[Batch]:
-    """The file's records, one batch per chunk of about `chunk_bytes` (default `CHUNK_BYTES`; whole
-    lines), with a progress bar over the bytes read. Blank lines are skipped; a line that is not a
-    JSON object is a problem."""
+    """The file's records in batches of about `chunk_bytes` of lines (default `CHUNK_BYTES`), with a
+    progress bar over the bytes read. Only one batch's records are alive at a time. Blank lines are
+    skipped; a line that is not a JSON object is a problem."""
     chunk_bytes = chunk_bytes or CHUNK_BYTES
-    size = path.stat().st_size
-    if not _ascii_compatible(encoding):
-        chunk_bytes = max(size, 1)  # a newline byte is not a line break in UTF-16/32: decode it whole
-    bar = progress_bar(size, path.name, progress)
-    line_no, offset, carry, seen = 0, 0, b"", False
+    bar = progress_bar(path.stat().st_size, path.name, progress)
+    seen = False
+    batch: Batch = []
+    pending = 0
     try:
-        with path.open("rb") as f:
-            while True:
-                block = f.read(chunk_bytes)
-                data = carry + block
-                if block:
-                    cut = data.rfind(b"\n") if _ascii_compatible(encoding) else len(data) - 1
-                    if cut < 0:  # one line longer than a chunk: keep reading
-                        carry = data
-                        continue
-                    data, carry = data[: cut + 1], data[cut + 1 :]
-                else:
-                    carry = b""
-                if not data:
-                    break
-                text = decode_text(data, encoding, path.name, offset, line_no + 1)
-                offset += len(data)
-                lines = text.split("\n")
-                ends_open = not block and not text.endswith("\n")  # the file's last line has no newline
-                if text.endswith("\n"):
-                    lines.pop()
-                batch: Batch = []
-                for k, line in enumerate(lines):
-                    line_no += 1
-                    line = line.rstrip("\r")
-                    if not line.strip():
-                        continue
-                    seen = True
-                    try:
-                        rec = json.loads(line)
-                    except json.JSONDecodeError as exc:
-                        last = ends_open and k == len(lines) - 1
-                        why = " (the file ends in the middle of this record: truncated?)" if last else ""
-                        problems.bad(
-                            f"line {line_no}", f" is not valid JSON ({exc.msg}){why}; fix or remove that line."
-                        )
-                        continue
-                    if not isinstance(rec, dict):
-                        problems.bad(
-                            f"line {line_no}",
-                            f" is a JSON {type(rec).__name__}, not an object; each line must be one example.",
-                        )
-                        continue
+        for line_no, (nbytes, line, closed) in enumerate(_lines(path, encoding), start=1):
+            pending += nbytes
+            if line.strip():
+                seen = True
+                try:
+                    rec = json.loads(line)
+                except json.JSONDecodeError as exc:
+                    why = "" if closed else " (the file ends in the middle of this record: truncated?)"
+                    problems.bad(f"line {line_no}", f" is not valid JSON ({exc.msg}){why}; fix or remove that line.")
+                    rec = None
+                if rec is not None and not isinstance(rec, dict):
+                    problems.bad(
+                        f"line {line_no}",
+                        f" is a JSON {type(rec).__name__}, not an object; each line must be one example.",
+                    )
+                elif rec is not None:
                     batch.append((f"line {line_no}", rec))
-                bar.update(len(data))
+            if pending >= chunk_bytes:
+                bar.update(pending)
+                pending = 0
                 if batch:
-                    yield batch
-                if not block:
-                    break
+                    out, batch = batch, []
+                    yield out
+                    del out
+        bar.update(pending)
+        if batch:
+            yield batch
     finally:
         bar.close()
     if not seen:

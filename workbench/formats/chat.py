@@ -41,9 +41,18 @@ MODEL_ROLES = ("assistant", "tool_call")
 ID_FIELDS = ("conversation_id", "id", "conv_id", "uuid")
 
 
+_CANONICAL: dict[Any, str] = {}
+
+
 def canonical_role(role: Any) -> str:
-    r = str(role).strip().lower()
-    return ROLES.get(r, r)
+    """What a role name means (`gpt` -> `assistant`, `human` -> `user`); unknown names as they are."""
+    known = _CANONICAL.get(role)
+    if known is None:
+        r = str(role).strip().lower()
+        known = ROLES.get(r, r)
+        if len(_CANONICAL) < 10_000 and isinstance(role, str):  # a handful of names in practice
+            _CANONICAL[role] = known
+    return known
 
 
 def content_text(content: Any) -> str:
@@ -76,7 +85,7 @@ def parse_turns(
     started, a conversation whose first turn is not the user's, and two user (or two model) turns
     in a row. `ordered=False` checks only the structure (for fragments such as a completion).
     """
-    if not isinstance(messages, list) or not all(isinstance(m, dict) for m in messages):
+    if not isinstance(messages, list):
         raise RecordError(f"'{key}' must be a list of {{'{role_key}', '{content_key}'}} objects")
     if not messages:
         raise RecordError(f"'{key}' is empty; drop the record or add its turns")
@@ -84,10 +93,16 @@ def parse_turns(
     started = False
     previous: tuple[int, str, str] | None = None  # (index, raw role, canonical) of the last user/model turn
     for j, m in enumerate(messages):
-        role = m.get(role_key, m.get(alt_role))
+        if not isinstance(m, dict):
+            raise RecordError(f"'{key}' must be a list of {{'{role_key}', '{content_key}'}} objects")
+        role = m.get(role_key)
+        if role is None:
+            role = m.get(alt_role)
         if not isinstance(role, str) or not role.strip():
             raise RecordError(f"message {j} has no '{role_key}'; give every turn a role (e.g. {_example(role_key)})")
-        content = m.get(content_key, m.get(alt_content))
+        content = m.get(content_key)
+        if content is None:
+            content = m.get(alt_content)
         canon = canonical_role(role)
         if content is None and not (canon in MODEL_ROLES and (m.get("tool_calls") or m.get("function_call"))):
             raise RecordError(
@@ -138,7 +153,7 @@ class _Chat(Converter):
         super().__init__(**kw)
         self.want = canonical_role(self.role)
         self.origin = origin_for_role(self.role)
-        self.roles_seen: set[str] = set()
+        self._described: set[tuple[Any, ...]] = set()
 
     def _key(self, rec: dict[str, Any]) -> str:
         return next((k for k in self.keys if isinstance(rec.get(k), list)), self.keys[0])
@@ -164,17 +179,16 @@ class _Chat(Converter):
         rows: list[dict[str, Any]] = []
         matched: set[str] = set()
         last_user: str | None = None
-        roles = []
+        want_user = self.want == "user"
         for j, (role, content, _m) in enumerate(turns):
             canon = canonical_role(role)
-            roles.append(role)
-            text = None if content is None else content_text(content)
-            if (role == self.role or canon == self.want) and text is not None:
+            text = None if content is None else content if isinstance(content, str) else content_text(content)
+            if text is not None and (canon == self.want or role == self.role):
                 row: dict[str, Any] = {"text": text, "conversation_id": cid, "_hashed": hashed, "turn": j}
-                if self.want != "user" and last_user is not None:
+                if last_user is not None and not want_user:
                     row["prompt"] = last_user
                 if system_parts:
-                    row["system"] = "\n\n".join(system_parts)
+                    row["system"] = system_parts[0] if len(system_parts) == 1 else "\n\n".join(system_parts)
                 if model is not None:
                     row["generator"] = model
                 rows.append(row)
@@ -183,30 +197,37 @@ class _Chat(Converter):
                 system_parts.append(text)
             elif canon == "user" and text is not None:
                 last_user = text
-        self.roles_seen.update(roles)
         if not rows:
-            raise RecordError(
-                f"has no message with role {self.role!r} (roles: {sorted(set(roles))}); pass role= one of them"
-            )
+            roles = sorted({r for r, _, _ in turns})
+            raise RecordError(f"has no message with role {self.role!r} (roles: {roles}); pass role= one of them")
         consumed = [key] + (["system"] if top_system else []) + (["model"] if model else [])
         consumed += [id_field] if id_field else []
         attach(rec, consumed, rows, derived=("id",))
+        has_prompt, has_system = "prompt" in rows[-1], "system" in rows[0]
+        signature = (key, tuple(sorted(matched)), id_field, has_prompt, has_system, bool(top_system), model is not None)
+        if signature not in self._described:  # the mapping is the same for every record shaped alike
+            self._described.add(signature)
+            self._describe(*signature)
+        return rows
+
+    def _describe(
+        self, key: str, matched: tuple[str, ...], id_field: str | None, has_prompt: bool, has_system: bool,
+        top_system: bool, has_model: bool,
+    ) -> None:  # fmt: skip
         self.mapping.update(
             {
-                "text": f"{key}[].{self.content_key} where {self.role_key} is "
-                + " or ".join(repr(r) for r in sorted(matched)),
+                "text": f"{key}[].{self.content_key} where {self.role_key} is " + " or ".join(map(repr, matched)),
                 "conversation_id": id_field or "a content hash of the conversation",
                 "turn": f"the turn's position in {key} (0-based)",
                 "origin": f"{self.origin} ({'model' if self.origin == 'synthetic' else 'human'} turns)",
             }
         )
-        if any("prompt" in r for r in rows):
+        if has_prompt:
             self.mapping["prompt"] = "the preceding user turn"
-        if any("system" in r for r in rows):
+        if has_system:
             self.mapping["system"] = "system (top-level)" if top_system else f"the {self.role_key} 'system' turn"
-        if model is not None:
+        if has_model:
             self.mapping["generator"] = "model"
-        return rows
 
 
 class Messages(_Chat):
