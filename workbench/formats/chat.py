@@ -225,7 +225,7 @@ class _Chat(Converter):
         if has_prompt:
             self.mapping["prompt"] = "the preceding user turn"
         if has_system:
-            self.mapping["system"] = "system (top-level)" if top_system else f"the {self.role_key} 'system' turn"
+            self.mapping["system"] = "system (top-level field)" if top_system else f"the system turn of {key}[]"
         if has_model:
             self.mapping["generator"] = "model"
 
