@@ -56,17 +56,20 @@ def _column_map(pairs: Sequence[str]) -> dict[str, str]:
     return out
 
 
-def _load(path: str, columns: Sequence[str], origin: str | None) -> Any:
-    from workbench.data import load
+def _load(
+    path: str, columns: Sequence[str], origin: str | None, fmt: str | None = None, role: str | None = None
+) -> Any:
+    from workbench import formats
 
     p = Path(path)
     if not p.exists():
         raise BadInput(f"{path}: no such file; pass a CSV, TSV, Parquet, JSONL or JSON file of examples.")
-    if p.is_dir():
-        raise BadInput(f"{path} is a folder; pass a file of examples (CSV, TSV, Parquet, JSONL or JSON).")
     defaults = {"origin": origin} if origin else None
     mapping: dict[str, Any] = _column_map(columns)
-    return load(p, defaults=defaults, **mapping)
+    imported = formats.read(p, format=fmt, role=role, defaults=defaults, **mapping)
+    if imported.format not in formats.TABLE_FORMATS:  # say how a synthetic-data format was read
+        _say(f"data: {imported.describe()}")
+    return imported.frame
 
 
 # -- audit ------------------------------------------------------------------------------------
@@ -107,7 +110,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
     from workbench.audit import Audit
     from workbench.embed import Embedder
 
-    df = _load(args.data, args.column, args.origin)
+    df = _load(args.data, args.column, args.origin, args.format, args.role)
     checks = [c.strip() for c in args.checks.split(",") if c.strip()] if args.checks else None
     embeddings = None
     if args.embeddings:
@@ -158,7 +161,7 @@ def cmd_freeze_anchor(args: argparse.Namespace) -> int:
 
     from workbench.provenance import freeze_anchor
 
-    df = _load(args.data, args.column, args.origin)
+    df = _load(args.data, args.column, args.origin, args.format, args.role)
     rows = df.filter(pl.col("origin") == "real")
     if args.split:
         if "split" not in df.columns:
@@ -408,10 +411,17 @@ examples:
 
 
 def _add_data_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("data", metavar="DATA", help="examples: CSV, TSV, Parquet, JSONL (plain or chat) or JSON")
+    from workbench.formats import ALL_FORMATS
+
+    p.add_argument("data", metavar="DATA", help="examples: CSV, TSV, Parquet, JSONL or JSON (tables or any --format), "
+                   "or a dataset folder (Hugging Face save_to_disk, Argilla to_disk, distilabel Distiset)")  # fmt: skip
     p.add_argument("--column", action="append", default=[], metavar="NAME=SOURCE",
                    help="map a source column to a schema column, e.g. --column text=review (repeatable)")  # fmt: skip
     p.add_argument("--origin", choices=["real", "synthetic"], help="origin of rows whose file has no origin column")
+    p.add_argument("--format", choices=ALL_FORMATS, metavar="FORMAT",
+                   help="the data's format (default: recognised from its shape): " + ", ".join(ALL_FORMATS))  # fmt: skip
+    p.add_argument("--role", metavar="ROLE", default="assistant",
+                   help="chat data: whose turns become rows (default assistant; ShareGPT gpt is the same; human/user)")  # fmt: skip
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -435,6 +445,7 @@ def build_parser() -> argparse.ArgumentParser:
             examples:
               workbench audit data.csv --anchor anchors/v1 --out report/
               workbench audit data.parquet --fail-on warn --embeddings cached.npy
+              workbench audit chats.jsonl --format sharegpt --role gpt --out report/   # one row per gpt turn
               workbench audit data.csv --diary failure_diary.sqlite   # the diary's last two runs gate too
             """),
         formatter_class=argparse.RawDescriptionHelpFormatter,

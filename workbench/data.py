@@ -1,8 +1,10 @@
 """The data model: one row per example, `text` and `origin` required, provenance columns optional.
 
-`load()` reads CSV, Parquet, JSONL, chat-format JSONL and polars/pandas frames into that schema,
-renaming columns on request (`load(path, text="review", label="score")`); `validate()` checks a
-frame and returns it in canonical form. Every problem raises a `SchemaError` or `InputError` whose
+`load()` reads CSV, TSV, Parquet, JSONL, JSON, polars/pandas frames and the synthetic-data formats
+of `workbench.formats` (chat, instruction, preference, distilabel, Argilla, Hugging Face datasets,
+OpenAI batch output) into that schema, renaming columns on request
+(`load(path, text="review", label="score")`); `validate()` checks a frame and returns it in
+canonical form. Every problem raises a `SchemaError` or `InputError` whose
 message names the problem and the fix; documented repairs (casting mixed types, truncating huge
 texts, dropping empty texts on request) warn with a `WorkbenchWarning`.
 """
@@ -45,6 +47,8 @@ SCHEMA: dict[str, pl.DataType] = {
     "sampling": pl.String(),
     "parent_id": pl.String(),
     "generation": pl.Int64(),
+    "conversation_id": pl.String(),
+    "turn": pl.Int64(),
     "label_source": pl.String(),
     "label_confidence": pl.Float64(),
     "reference_label": pl.String(),
@@ -76,6 +80,21 @@ def stable_ids(texts: list[str]) -> list[str]:
     return out
 
 
+def stable_id_series(texts: pl.Series, block: int = 65_536) -> pl.Series:
+    """`stable_ids` as a polars Series named `id`, hashing `block` texts at a time so that a large
+    frame never becomes one Python list of strings (same ids, byte for byte)."""
+    parts = [
+        pl.Series([text_hash(t)[:16] for t in texts.slice(start, block).to_list()], dtype=pl.String)
+        for start in range(0, texts.len(), block)
+    ]
+    hashes = pl.concat(parts) if parts else pl.Series([], dtype=pl.String)
+    frame = pl.DataFrame({"h": hashes}).with_columns(n=pl.col("h").cum_count().over("h"))
+    ids = frame.select(
+        pl.when(pl.col("n") > 1).then(pl.format("{}~{}", pl.col("h"), pl.col("n"))).otherwise(pl.col("h"))
+    ).to_series()
+    return ids.rename("id")
+
+
 def load(
     source: str | Path | pl.DataFrame | Any,
     *,
@@ -85,20 +104,57 @@ def load(
     defaults: Mapping[str, Any] | None = None,
     drop_empty: bool = False,
     max_chars: int | None = MAX_TEXT_CHARS,
+    progress: bool | None = None,
+    skip_bad: bool = False,
     **column_map: str,
 ) -> pl.DataFrame:
     """Load examples into the workbench schema and validate them.
 
-    `source`: a path (CSV, TSV, Parquet, JSONL, JSON, or chat JSONL whose rows hold a `messages`
-    list), a polars frame or a pandas frame. `column_map` renames source columns to schema names:
-    `load("r.csv", text="review", label="score")`. `defaults` fills columns the source lacks with a
-    constant, e.g. `defaults={"origin": "real"}`. For chat data the text is the content of the
-    messages with `role` (joined by blank lines), the first user message becomes `prompt`.
-    `encoding` is the file's text encoding (`"latin-1"` for legacy files). `drop_empty` drops rows
-    whose text is null or blank (with a warning) instead of refusing them. Texts longer than
-    `max_chars` are truncated with a warning (`max_chars=None` keeps them whole).
+    `source`: a path (CSV, TSV, Parquet, JSONL, JSON, a Hugging Face `save_to_disk` folder, an
+    Argilla `to_disk` folder), a polars or pandas frame, or a `datasets.Dataset`/`DatasetDict`.
+    Synthetic-data formats are recognised from their shape (`workbench.formats.FORMATS`: chat
+    `messages` and ShareGPT `conversations`, Alpaca, prompt/completion, preference pairs,
+    distilabel, Argilla, OpenAI batch output); `format=` overrides the guess. Chat data gives one
+    row per turn of `role` (default the model's turns: `assistant`, ShareGPT `gpt`) with
+    `conversation_id`, `turn`, the preceding user turn as `prompt` and the system prompt as `system`.
+    `workbench.formats.read()` does the same and also returns the detected format and how each
+    field was mapped.
+
+    `column_map` renames source columns to schema names: `load("r.csv", text="review",
+    label="score")`. `defaults` fills columns the source lacks with a constant, e.g.
+    `defaults={"origin": "real"}`. `encoding` is the file's text encoding (`"latin-1"` for legacy
+    files). `drop_empty` drops rows whose text is null or blank (with a warning) instead of refusing
+    them. Texts longer than `max_chars` are truncated with a warning (`max_chars=None` keeps them
+    whole). JSONL streams in chunks with a progress bar on stderr (`progress=None`: only for files
+    over 64 MiB). `skip_bad=True` leaves out malformed records with one warning naming them,
+    instead of refusing the file at the first.
     """
-    df = _read(source, format=format, encoding=encoding, role=role)
+    from workbench import formats  # the importers sit on top of this module's helpers
+
+    return formats.read(
+        source,
+        format=format,
+        encoding=encoding,
+        role=role,
+        defaults=defaults,
+        drop_empty=drop_empty,
+        max_chars=max_chars,
+        progress=progress,
+        skip_bad=skip_bad,
+        **column_map,
+    ).frame
+
+
+def apply_column_map(
+    df: pl.DataFrame,
+    column_map: Mapping[str, str],
+    defaults: Mapping[str, Any] | None = None,
+    *,
+    soft: frozenset[str] = frozenset(),
+) -> pl.DataFrame:
+    """Rename source columns to schema names (`{"text": "review"}`) and fill `defaults` for columns
+    the frame lacks. `soft`: columns an importer derived itself; a mapping onto one of them replaces
+    it (the user's explicit choice wins) instead of being refused as an overwrite."""
     for target, src in column_map.items():
         if target not in SCHEMA:
             raise SchemaError(
@@ -113,6 +169,8 @@ def load(
                 + _suggest(src, df.columns)
             )
     renames = {src: target for target, src in column_map.items() if src != target}
+    replaced = [t for t in renames.values() if t in soft and t in df.columns and t not in renames]
+    df = df.drop(replaced)
     clashing = [t for s, t in renames.items() if t in df.columns and t not in renames]
     if clashing:
         raise SchemaError(f"renaming would overwrite existing column(s) {clashing}; rename or drop them first.")
@@ -120,7 +178,7 @@ def load(
     for col, value in (defaults or {}).items():
         if col not in df.columns:
             df = df.with_columns(pl.lit(value).alias(col))
-    return validate(df, drop_empty=drop_empty, max_chars=max_chars)
+    return df
 
 
 def validate(
@@ -163,7 +221,7 @@ def validate(
     df = df.with_columns(lowered.alias("origin"))
 
     if "id" not in df.columns:
-        df = df.with_columns(pl.Series("id", stable_ids(df["text"].to_list()), dtype=pl.String))
+        df = df.with_columns(stable_id_series(df["text"]))
     else:
         if df["id"].null_count():
             raise SchemaError(
@@ -185,50 +243,11 @@ def validate(
     return df.select(first + [c for c in df.columns if c not in first])
 
 
-# --- reading -------------------------------------------------------------------------------------
+# --- reading tables (the record formats, JSON and JSONL live in workbench.formats) ---------------
 
 
-def _read(source: Any, *, format: str | None, encoding: str, role: str) -> pl.DataFrame:
-    if isinstance(source, pl.DataFrame):
-        return source
-    if type(source).__module__.startswith("pandas"):
-        return _as_polars(source)
-    if isinstance(source, pl.LazyFrame):
-        return source.collect()
-    if not isinstance(source, (str, Path)):
-        raise InputError(
-            f"load() takes a file path, a polars DataFrame or a pandas DataFrame; got {type(source).__name__}."
-        )
-    path = Path(source)
-    if not path.exists():
-        raise InputError(f"file not found: {path}. Check the path (relative paths start at {Path.cwd()}).")
-    if path.is_dir():
-        raise InputError(f"{path} is a directory; pass a data file (csv, parquet, jsonl).")
-    fmt = (format or _guess_format(path)).lower()
-    if fmt not in FORMATS:
-        raise InputError(f"unknown format {fmt!r} for {path.name}; pass format= one of {list(FORMATS)}.")
-    raw = path.read_bytes()
-    if not raw.strip():
-        raise InputError(f"{path} is empty; it needs a header and at least one example.")
-    try:
-        if fmt == "parquet":
-            return pl.read_parquet(io.BytesIO(raw))
-        text = _decode(raw, encoding, path)
-        if fmt in ("csv", "tsv"):
-            return _read_csv(text, path, separator="\t" if fmt == "tsv" else ",")
-        if fmt == "json":
-            return _records_to_frame(_parse_json_array(text, path), path, role)
-        return _records_to_frame(_parse_jsonl(text, path), path, role)
-    except (InputError, SchemaError):
-        raise
-    except Exception as exc:  # a parser's own error: name the file and the format, never a deep traceback
-        raise InputError(
-            f"could not read {path.name} as {fmt}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}. "
-            f"Check the file, or pass format= if it is not {fmt}."
-        ) from None
-
-
-def _guess_format(path: Path) -> str:
+def guess_format(path: Path) -> str:
+    """The file format from the name's suffixes: csv, tsv, parquet, jsonl or json."""
     suffixes = [s.lower() for s in path.suffixes]
     for s in reversed(suffixes):
         if s in (".csv", ".tsv", ".parquet", ".jsonl", ".ndjson", ".json", ".pq"):
@@ -236,16 +255,36 @@ def _guess_format(path: Path) -> str:
     raise InputError(f"cannot tell the format of {path.name} from its name; pass format= one of {list(FORMATS)}.")
 
 
-def _decode(raw: bytes, encoding: str, path: Path) -> str:
+def decode_text(raw: bytes, encoding: str, name: str, offset: int = 0, line: int = 1) -> str:
+    """`raw` decoded; an undecodable byte is named with its offset and line (`offset`/`line`: where
+    `raw` starts in the file), with the fix. A UTF-8 byte order mark at the start is dropped."""
     try:
         text = raw.decode(encoding)
     except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
+        at = raw[: exc.start].count(b"\n") + line
         raise InputError(
-            f"{path.name} is not valid {encoding}: byte {raw[exc.start : exc.start + 1]!r} at offset {exc.start} "
-            f"(line {line}). Pass the file's encoding, e.g. load(path, encoding='latin-1'), or re-save it as UTF-8."
+            f"{name} is not valid {encoding}: byte {raw[exc.start : exc.start + 1]!r} at offset {offset + exc.start} "
+            f"(line {at}). Pass the file's encoding, e.g. load(path, encoding='latin-1'), or re-save it as UTF-8."
         ) from None
-    return text.removeprefix("\ufeff")
+    return text.removeprefix("\ufeff") if offset == 0 else text
+
+
+def read_table(path: Path, fmt: str, encoding: str) -> pl.DataFrame:
+    """A CSV, TSV or Parquet file as a frame of its columns (nothing mapped or validated yet)."""
+    raw = path.read_bytes()
+    if not raw.strip():
+        raise InputError(f"{path} is empty; it needs a header and at least one example.")
+    try:
+        if fmt == "parquet":
+            return pl.read_parquet(io.BytesIO(raw))
+        return _read_csv(decode_text(raw, encoding, path.name), path, separator="\t" if fmt == "tsv" else ",")
+    except (InputError, SchemaError):
+        raise
+    except Exception as exc:  # a parser's own error: name the file and the format, never a deep traceback
+        raise InputError(
+            f"could not read {path.name} as {fmt}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}. "
+            f"Check the file, or pass format= if it is not {fmt}."
+        ) from None
 
 
 def _read_csv(text: str, path: Path, separator: str) -> pl.DataFrame:
@@ -269,101 +308,6 @@ def _read_csv(text: str, path: Path, separator: str) -> pl.DataFrame:
     df = pl.DataFrame(columns, schema={h: pl.String for h in header})
     # empty CSV cells mean missing; numeric-looking columns stay strings until validate() casts known ones
     return df.with_columns(pl.when(pl.col(h) == "").then(None).otherwise(pl.col(h)).alias(h) for h in header)
-
-
-def _parse_jsonl(text: str, path: Path) -> list[dict[str, Any]]:
-    records = []
-    for i, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            rec = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise InputError(f"{path.name} line {i} is not valid JSON ({exc.msg}); fix or remove that line.") from None
-        if not isinstance(rec, dict):
-            raise InputError(
-                f"{path.name} line {i} is a JSON {type(rec).__name__}, not an object; each line must be one example."
-            )
-        records.append(rec)
-    if not records:
-        raise InputError(f"{path.name} has no JSON records.")
-    return records
-
-
-def _parse_json_array(text: str, path: Path) -> list[dict[str, Any]]:
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InputError(f"{path.name} is not valid JSON (line {exc.lineno}: {exc.msg}).") from None
-    if isinstance(data, dict):
-        for key in ("data", "examples", "rows", "records"):
-            if isinstance(data.get(key), list):
-                data = data[key]
-                break
-    if not isinstance(data, list) or not all(isinstance(r, dict) for r in data):
-        raise InputError(f"{path.name} must hold a list of objects (one per example), or be JSON lines.")
-    if not data:
-        raise InputError(f"{path.name} has no records.")
-    return data
-
-
-def _records_to_frame(records: list[dict[str, Any]], path: Path, role: str) -> pl.DataFrame:
-    if any("messages" in r for r in records):
-        records = [_chat_record(r, i, path, role) for i, r in enumerate(records, start=1)]
-    columns: dict[str, list[Any]] = {}
-    keys: list[str] = []
-    for r in records:
-        for k in r:
-            if k not in columns:
-                columns[k] = []
-                keys.append(k)
-    for k in keys:
-        columns[k] = [r.get(k) for r in records]
-    series = []
-    for k in keys:
-        values = columns[k]
-        kinds = {type(v) for v in values if v is not None}
-        if (kinds and kinds <= {int}) or kinds == {bool}:
-            series.append(pl.Series(k, values))
-        elif kinds and kinds <= {int, float}:
-            series.append(pl.Series(k, [None if v is None else float(v) for v in values], dtype=pl.Float64))
-        elif kinds <= {str}:
-            series.append(pl.Series(k, values, dtype=pl.String))
-        else:  # nested or mixed values are kept as JSON text, readable and lossless
-            series.append(
-                pl.Series(
-                    k,
-                    [v if isinstance(v, str) or v is None else json.dumps(v, sort_keys=True) for v in values],
-                    dtype=pl.String,
-                )
-            )
-    return pl.DataFrame(series)
-
-
-def _chat_record(rec: dict[str, Any], line: int, path: Path, role: str) -> dict[str, Any]:
-    messages = rec.get("messages")
-    if not isinstance(messages, list) or not all(isinstance(m, dict) for m in messages):
-        raise InputError(f"{path.name} record {line}: 'messages' must be a list of {{'role', 'content'}} objects.")
-    chosen = [m.get("content") for m in messages if m.get("role") == role]
-    if not chosen:
-        roles = sorted({str(m.get("role")) for m in messages})
-        raise InputError(
-            f"{path.name} record {line} has no message with role {role!r} (roles: {roles}); pass role= one of them."
-        )
-    out = {k: v for k, v in rec.items() if k != "messages"}
-    out.setdefault("text", "\n\n".join(_content_text(c) for c in chosen))
-    users = [m.get("content") for m in messages if m.get("role") == "user"]
-    if users and role != "user":
-        out.setdefault("prompt", _content_text(users[0]))
-    return out
-
-
-def _content_text(content: Any) -> str:
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):  # content parts: [{"type": "text", "text": ...}, ...]
-        return "".join(p.get("text", "") if isinstance(p, dict) else str(p) for p in content)
-    return "" if content is None else str(content)
 
 
 def _as_polars(df: Any) -> pl.DataFrame:
@@ -450,7 +394,7 @@ def _cast_known_columns(df: pl.DataFrame) -> pl.DataFrame:
 
 def _check_text(df: pl.DataFrame, *, drop_empty: bool, max_chars: int | None) -> pl.DataFrame:
     text = df["text"]
-    empty = text.is_null() | (text.str.strip_chars().str.len_chars() == 0)
+    empty = text.is_null() | ~text.str.contains(r"\S")  # blank = no non-whitespace character (no stripped copy)
     n_empty = int(empty.sum())
     if n_empty:
         if not drop_empty:
@@ -476,14 +420,14 @@ def _check_text(df: pl.DataFrame, *, drop_empty: bool, max_chars: int | None) ->
 
 
 def _check_sampling(sampling: pl.Series) -> None:
-    for i, value in enumerate(sampling.to_list()):
-        if value is None:
-            continue
+    # each distinct value is parsed once: a million rows usually share a handful of sampling settings
+    for value in sampling.drop_nulls().unique(maintain_order=True).to_list():
         try:
             parsed = json.loads(value)
         except (TypeError, json.JSONDecodeError):
             parsed = None
         if not isinstance(parsed, dict):
+            i = int(sampling.eq(value).arg_true()[0])
             raise SchemaError(
                 f"column 'sampling' must hold a JSON object (e.g. '{{\"temperature\": 0.7}}'); row {i} holds {value!r}."
             )
