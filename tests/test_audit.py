@@ -95,3 +95,37 @@ def test_params_override_and_validation(tour):
 def test_failed_levels(tour):
     report = Audit(tour, embeddings=_emb(tour.height), checks=["provenance"]).run()
     assert report.failed("fail") == ["provenance"] and report.worst() == "fail"
+
+
+def test_requested_check_that_cannot_run_fails_the_gate(tour):
+    """Hole 1: a check asked for by name that ends skipped fails the gate unless allow_skipped."""
+    emb = _emb(tour.height)
+    report = Audit(tour, embeddings=emb, checks=["label_bias", "feedback_amplification"]).run()
+    assert {r.status for r in report.results.values()} == {"skipped"}
+    assert report.failed("fail") == ["label_bias", "feedback_amplification"]
+    assert report.failed("warn") == ["label_bias", "feedback_amplification"]
+    assert report.worst() == "skipped"  # nothing ran: never "pass"
+    gate = report.gate("fail")
+    assert not gate.passed and gate.ran == [] and gate.could_not_run == ["label_bias", "feedback_amplification"]
+    assert "2 of 2 requested checks could not run" in gate.summary and "reference_label" in gate.summary
+    allowed = Audit(tour, embeddings=emb, checks=["label_bias", "feedback_amplification"], allow_skipped=True).run()
+    assert allowed.failed("fail") == [] and allowed.gate("fail").passed
+    assert allowed.worst() == "skipped"
+    # one that runs and one that cannot: the skipped one still fails the gate
+    mixed = Audit(tour, embeddings=emb, checks=["provenance", "label_bias"]).run()
+    assert mixed.failed("fail") == ["provenance", "label_bias"]
+    # checks not asked for by name may be skipped: the default audit skips what lacks inputs
+    default = Audit(tour, embeddings=emb).run()
+    assert default.results["label_bias"].status == "skipped" and "label_bias" not in default.failed("fail")
+
+
+def test_skipped_never_counts_as_pass(tour):
+    from workbench.report import report_dict
+
+    report = Audit(tour, embeddings=_emb(tour.height), checks=["label_bias"], allow_skipped=True).run()
+    doc = report_dict(report)
+    assert doc["worst_status"] == "skipped"
+    by_mode = {row["failure_mode"]: row["status"] for row in doc["summary"]}
+    assert by_mode["label_bias"] == "skipped" and by_mode["provenance"] == "skipped"
+    ran = Audit(tour, embeddings=_emb(tour.height), checks=["provenance", "label_bias"], allow_skipped=True).run()
+    assert ran.worst() == "fail" and report_dict(ran)["worst_status"] == "fail"

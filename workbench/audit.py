@@ -13,7 +13,7 @@ import math
 import time
 import traceback
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import fields, replace
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -21,12 +21,21 @@ import numpy as np
 import polars as pl
 
 from workbench.checks import all_checks
-from workbench.checks.base import FAILURE_MODES, GUARDRAILS, STATUS_ORDER, Check, CheckResult, Context
+from workbench.checks.base import (
+    FAILURE_MODES,
+    GUARDRAILS,
+    STATUS_ORDER,
+    Check,
+    CheckResult,
+    Context,
+    worst_status,
+)
 from workbench.data import validate
 from workbench.errors import InputError, WorkbenchError
 from workbench.provenance import AnchorSet, freeze_anchor, load_anchor, manifest
 
 EVIDENCE_ROWS_IN_REPORT = 50
+GATE_LEVELS = ("warn", "fail")
 TABLE_COLUMNS = ("check", "failure_mode", "status", "score", "threshold", "summary")
 
 
@@ -49,7 +58,9 @@ class Audit:
     an `Embedder` (default: the bundled model, created on first need); `embeddings`: precomputed
     (n, d) array aligned with `df` rows (then no model is loaded). `checks`: names to run (default
     all). `params`: per-check parameter overrides, `{"check_name": {"threshold": 0.2}}`. `seed`
-    fixes every random choice: the same data and seed give the same report.
+    fixes every random choice: the same data and seed give the same report. A check named in
+    `checks` that cannot run (its inputs are missing) fails the gate (`AuditReport.failed`) unless
+    `allow_skipped=True`.
     """
 
     def __init__(
@@ -64,6 +75,7 @@ class Audit:
         params: Mapping[str, Mapping[str, Any]] | None = None,
         seed: int = 0,
         progress: Callable[[str], None] | None = None,
+        allow_skipped: bool = False,
     ) -> None:
         self.df = validate(df, require_origin=False)
         self.anchor = _as_anchor(anchor)
@@ -86,6 +98,8 @@ class Audit:
         if bad_params:
             raise InputError(f"params for unknown check(s) {bad_params}; registered: {sorted(registry)}.")
         self.checks: list[Check] = [self._configure(registry[n], params.get(n, {})) for n in names]
+        self.requested = None if checks is None else tuple(names)
+        self.allow_skipped = allow_skipped
         self.seed = seed
         self.progress = progress
         self.context = Context(
@@ -136,6 +150,8 @@ class Audit:
             n_rows=self.df.height,
             anchor_sha256=self.anchor.manifest.get("set_sha256") if self.anchor else None,
             timings=timings,
+            requested=self.requested,
+            allow_skipped=self.allow_skipped,
         )
 
 
@@ -156,8 +172,66 @@ def run_check(check: Check, ctx: Context) -> CheckResult:
         )
 
 
+def _checks(n: int) -> str:
+    return f"{n} check{'' if n == 1 else 's'}"
+
+
+@dataclass(frozen=True)
+class Gate:
+    """The CI gate's verdict on a report at `level` (see the module docstring).
+
+    `ran`: checks that ran (any status but skipped). `skipped`: every skipped check with its reason.
+    `could_not_run`: the skipped checks that fail the gate (asked for by name; every one when no
+    check ran; none with `allow_skipped`). `failed`: checks and attachments at or above `level`.
+    """
+
+    level: str
+    ran: list[str]
+    skipped: dict[str, str]
+    could_not_run: list[str]
+    failed: list[str]
+    worst: str
+    by_name: bool
+    allow_skipped: bool
+
+    @property
+    def passed(self) -> bool:
+        return not self.failed and not self.could_not_run
+
+    @property
+    def summary(self) -> str:
+        """One line: what failed, what could not run and why, how many checks ran and were skipped."""
+        counts = f"{_checks(len(self.ran))} ran"
+        if self.skipped:
+            counts += f", {len(self.skipped)} skipped"
+            if self.allow_skipped:
+                counts += " (allowed): " + ", ".join(f"{n} ({r})" for n, r in self.skipped.items())
+            elif len(self.could_not_run) < len(self.skipped):
+                counts += f" ({', '.join(self.skipped)})"
+        if self.passed:
+            return f"{counts}; worst status {self.worst}"
+        parts = []
+        if self.failed:
+            parts.append(f"{', '.join(self.failed)} at or above {self.level}")
+        if self.could_not_run:
+            n_asked = len(self.ran) + len(self.skipped)
+            reasons = ", ".join(f"{n} ({self.skipped[n]})" for n in self.could_not_run)
+            if self.by_name:
+                parts.append(f"{len(self.could_not_run)} of {n_asked} requested checks could not run: {reasons}")
+            else:
+                parts.append(f"no check could run: {reasons}")
+            parts.append(f"{counts}; accept skipped checks with --allow-skipped (Audit(..., allow_skipped=True))")
+        else:
+            parts.append(counts)
+        return "; ".join(parts)
+
+
 class AuditReport:
-    """The results of an audit: `table` (one row per check), `results` (name -> CheckResult)."""
+    """The results of an audit: `table` (one row per check), `results` (name -> CheckResult).
+
+    `requested`: the checks asked for by name (None: the audit ran every registered check);
+    a requested check that was skipped fails the gate unless `allow_skipped`.
+    """
 
     def __init__(
         self,
@@ -168,6 +242,8 @@ class AuditReport:
         n_rows: int = 0,
         anchor_sha256: str | None = None,
         timings: dict[str, float] | None = None,
+        requested: Iterable[str] | None = None,
+        allow_skipped: bool = False,
     ) -> None:
         self.results = results
         self.seed = seed
@@ -175,6 +251,8 @@ class AuditReport:
         self.n_rows = n_rows
         self.anchor_sha256 = anchor_sha256
         self.timings = timings or {}
+        self.requested = None if requested is None else tuple(requested)
+        self.allow_skipped = bool(allow_skipped)
         self.attachments: dict[str, Any] = {}
 
     @property
@@ -205,18 +283,33 @@ class AuditReport:
         return pl.DataFrame(rows, schema=schema)
 
     def worst(self) -> str:
-        """The most severe status among the checks that ran and the attached evidence (`pass` when none
-        failed or warned)."""
-        ran = [r.status for r in self.results.values() if r.status != "skipped"]
-        ran += [a.status for a in self.attachments.values() if a.status != "skipped"]
-        return max(ran, key=lambda s: STATUS_ORDER[s], default="pass")
+        """The most severe status among the checks that ran and the attached evidence; `skipped` when
+        nothing ran (a skipped check is never a pass)."""
+        return worst_status([r.status for r in self.results.values()] + [a.status for a in self.attachments.values()])
+
+    def gate(self, level: str = "fail") -> Gate:
+        """The CI gate at `level` ('warn' or 'fail'): see `Gate` and the module docstring."""
+        if level not in GATE_LEVELS:
+            raise InputError(f"level must be 'warn' or 'fail'; got {level!r}.")
+        ran = [n for n, r in self.results.items() if r.status != "skipped"]
+        skipped = {n: str(r.details.get("reason", r.summary)) for n, r in self.results.items() if r.status == "skipped"}
+        by_name = self.requested is not None
+        if self.allow_skipped:
+            could_not_run: list[str] = []
+        elif by_name:
+            could_not_run = [n for n in self.results if n in skipped and n in set(self.requested or ())]
+        else:
+            could_not_run = [] if ran else list(skipped)
+        bar = STATUS_ORDER[level]
+        failed = [n for n, r in self.results.items() if STATUS_ORDER[r.status] >= bar]
+        failed += [k for k, a in self.attachments.items() if STATUS_ORDER[a.status] >= bar]
+        return Gate(level, ran, skipped, could_not_run, failed, self.worst(), by_name, self.allow_skipped)
 
     def failed(self, level: str = "fail") -> list[str]:
-        """Names of checks at or above `level` ('warn' or 'fail')."""
-        if level not in ("warn", "fail"):
-            raise InputError(f"level must be 'warn' or 'fail'; got {level!r}.")
-        failed = [n for n, r in self.results.items() if STATUS_ORDER[r.status] >= STATUS_ORDER[level]]
-        return failed + [k for k, a in self.attachments.items() if STATUS_ORDER[a.status] >= STATUS_ORDER[level]]
+        """Names of checks (and attachments) at or above `level` ('warn' or 'fail'), then of the checks
+        that could not run and so fail the gate (see `gate`). Empty: the gate passes."""
+        gate = self.gate(level)
+        return gate.failed + gate.could_not_run
 
     def by_failure_mode(self) -> dict[str, list[CheckResult]]:
         out: dict[str, list[CheckResult]] = {m: [] for m in FAILURE_MODES + GUARDRAILS}

@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from workbench.checks.base import FAILURE_MODES, GUARDRAILS, STATUS_ORDER
+from workbench.checks.base import FAILURE_MODES, GUARDRAILS, worst_status
 from workbench.errors import InputError
 
 if TYPE_CHECKING:
@@ -203,11 +203,6 @@ def _json_value(v: Any) -> Any:
     return str(v)
 
 
-def _worst(statuses: list[str]) -> str:
-    ran = [s for s in statuses if s != "skipped"]
-    return max(ran, key=lambda s: (STATUS_ORDER[s], s == "fail"), default="pass")
-
-
 def summary_rows(report: AuditReport) -> list[dict[str, Any]]:
     """One row per failure mode and guardrail: worst status of its checks that ran, and which ran."""
     rows = []
@@ -218,7 +213,7 @@ def summary_rows(report: AuditReport) -> list[dict[str, Any]]:
             {
                 "failure_mode": mode,
                 "kind": "guardrail" if mode in GUARDRAILS else "failure_mode",
-                "status": _worst([r.status for r in ran]) if ran else "skipped",
+                "status": worst_status([r.status for r in ran]),
                 "checks": [r.check for r in results],
                 "ran": len(ran),
             }
@@ -280,7 +275,7 @@ def report_dict(report: AuditReport) -> dict[str, Any]:
         "generator": {"name": "synthetic-data-workbench", "version": __version__},
         "seed": int(report.seed),
         "data": {"n_rows": report.n_rows, "set_sha256": report.data_sha256, "anchor_sha256": report.anchor_sha256},
-        "worst_status": _worst(statuses + [a.status for a in attachments.values()]),
+        "worst_status": worst_status(statuses + [a.status for a in attachments.values()]),
         "status_counts": {s: statuses.count(s) for s in STATUSES},
         "summary": summary_rows(report),
         "checks": checks,

@@ -29,7 +29,14 @@ FAILURE_MODES = (
 GUARDRAILS = ("provenance", "anchor")
 STATUSES = ("pass", "warn", "fail", "skipped", "error")
 Status = str  # one of STATUSES; checked at run time in CheckResult
-STATUS_ORDER = {"pass": 0, "skipped": 0, "warn": 1, "fail": 2, "error": 2}
+# Severity for "worst status" and the gate levels. `skipped` ranks below `pass`: it is no evidence
+# either way, so it never hides what ran and never stands in for a pass (nothing ran -> skipped).
+STATUS_ORDER = {"skipped": -1, "pass": 0, "warn": 1, "fail": 2, "error": 2}
+
+
+def worst_status(statuses: list[str]) -> str:
+    """The most severe of `statuses` (`fail` before `error` on a tie); `skipped` when none ran."""
+    return max(statuses, key=lambda s: (STATUS_ORDER[s], s == "fail"), default="skipped")
 
 
 def _empty_evidence() -> pl.DataFrame:
