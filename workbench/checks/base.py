@@ -1,4 +1,5 @@
-"""The shape every check shares: a `Check` declares its inputs and thresholds; `run` gives a `CheckResult`.
+"""The shape every check shares: a `Check` declares its inputs and thresholds; `run` gives a `CheckResult`
+(defined in `workbench.results`, re-exported here).
 
 A check never raises for missing inputs: `Audit` asks `missing_inputs()` first and records a
 `skipped` result with the reason. Thresholds are dataclass fields with defaults, so a user overrides
@@ -8,71 +9,18 @@ them with `Audit(..., params={"check_name": {"threshold": 0.3}})`.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import polars as pl
 
+# re-exported: a check module imports what it builds from here (the definitions live in results)
+from workbench.results import FAILURE_MODES, GUARDRAILS, STATUS_ORDER, STATUSES, CheckResult, Status
+
 if TYPE_CHECKING:
     from workbench.embed import Embedder
     from workbench.provenance import AnchorSet
-
-FAILURE_MODES = (
-    "artifact_learning",
-    "coverage_illusion",
-    "contamination",
-    "over_regularization",
-    "label_bias",
-    "feedback_amplification",
-)
-GUARDRAILS = ("provenance", "anchor")
-STATUSES = ("pass", "warn", "fail", "skipped", "error")
-Status = str  # one of STATUSES; checked at run time in CheckResult
-# Severity for "worst status" and the gate levels. `skipped` ranks below `pass`: it is no evidence
-# either way, so it never hides what ran and never stands in for a pass (nothing ran -> skipped).
-STATUS_ORDER = {"skipped": -1, "pass": 0, "warn": 1, "fail": 2, "error": 2}
-
-
-def worst_status(statuses: list[str]) -> str:
-    """The most severe of `statuses` (`fail` before `error` on a tie); `skipped` when none ran."""
-    return max(statuses, key=lambda s: (STATUS_ORDER[s], s == "fail"), default="skipped")
-
-
-def _empty_evidence() -> pl.DataFrame:
-    return pl.DataFrame(schema={"id": pl.String, "text": pl.String})
-
-
-@dataclass
-class CheckResult:
-    """What one check found.
-
-    `score` is the headline number, `score_meaning` says what it measures and in which direction it
-    is bad, `threshold` is where the status changes. `evidence` holds the rows that show the problem
-    (always with `id` and `text`), `details` any further numbers (JSON-serialisable).
-    """
-
-    check: str
-    failure_mode: str
-    status: Status
-    summary: str
-    score: float | None = None
-    score_meaning: str = ""
-    threshold: float | None = None
-    evidence: pl.DataFrame = field(default_factory=_empty_evidence)
-    details: dict[str, Any] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        if self.failure_mode not in FAILURE_MODES + GUARDRAILS:
-            raise ValueError(f"unknown failure_mode {self.failure_mode!r}")
-        if self.status not in STATUS_ORDER:
-            raise ValueError(f"unknown status {self.status!r}")
-        if "id" not in self.evidence.columns:
-            raise ValueError(f"evidence of {self.check!r} must have an 'id' column")
-
-    def _repr_markdown_(self) -> str:
-        score = "" if self.score is None else f" score={self.score:.4g}"
-        return f"**{self.check}** ({self.failure_mode}): `{self.status}`{score}. {self.summary}"
 
 
 class Context:
@@ -171,3 +119,15 @@ class Check(ABC):
     def result(self, status: Status, summary: str, **kwargs: Any) -> CheckResult:
         """A `CheckResult` already carrying this check's name and failure mode."""
         return CheckResult(check=self.name, failure_mode=self.failure_mode, status=status, summary=summary, **kwargs)
+
+
+__all__ = [
+    "FAILURE_MODES",
+    "GUARDRAILS",
+    "STATUSES",
+    "STATUS_ORDER",
+    "Check",
+    "CheckResult",
+    "Context",
+    "Status",
+]
