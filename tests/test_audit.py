@@ -129,3 +129,32 @@ def test_skipped_never_counts_as_pass(tour):
     assert by_mode["label_bias"] == "skipped" and by_mode["provenance"] == "skipped"
     ran = Audit(tour, embeddings=_emb(tour.height), checks=["provenance", "label_bias"], allow_skipped=True).run()
     assert ran.worst() == "fail" and report_dict(ran)["worst_status"] == "fail"
+
+
+def test_parameters_are_validated_before_anything_runs(tour):
+    """Hole 2: a wrong type or range is an InputError naming check, parameter, what it takes, default."""
+    cases = [
+        ({"k": "five"}, "coverage_illusion: parameter 'k' takes an integer >= 1 and <= 1000 (default 5); got 'five'"),
+        ({"alpha": -1}, "parameter 'alpha' takes a finite number >= 1e-10 and < 1 (default 0.05); got -1"),
+        ({"k": 0}, "parameter 'k' takes an integer >= 1"),  # used to turn the check into a silent skip
+        ({"k": 2.5}, "parameter 'k'"),
+        ({"k": True}, "parameter 'k'"),
+        ({"alpha": float("nan")}, "parameter 'alpha'"),
+        ({"n_clusters": [3]}, "parameter 'n_clusters' takes an integer >= 1 and <= 10000, or None (default None)"),
+    ]
+    for overrides, needle in cases:
+        with pytest.raises(InputError) as exc:
+            Audit(tour, embeddings=_emb(tour.height), params={"coverage_illusion": overrides})
+        assert needle in str(exc.value), (overrides, str(exc.value))
+    with pytest.raises(InputError, match=r"has no parameter\(s\) \['kk'\]; it takes k \(default 5\), n_clusters"):
+        Audit(tour, params={"coverage_illusion": {"kk": 5}})
+    with pytest.raises(InputError, match="must be a mapping"):
+        Audit(tour, params={"coverage_illusion": 5})
+    with pytest.raises(InputError, match="params= maps check names"):
+        Audit(tour, params=[("coverage_illusion", {"k": 5})])
+    # valid values are taken, as the field's type: an int for a float threshold becomes a float
+    audit = Audit(
+        tour, embeddings=_emb(tour.height), params={"coverage_illusion": {"k": 3, "warn_ratio": 1, "fail_ratio": 0}}
+    )
+    check = next(c for c in audit.checks if c.name == "coverage_illusion")
+    assert (check.k, check.warn_ratio, check.fail_ratio) == (3, 1.0, 0.0) and type(check.fail_ratio) is float

@@ -140,6 +140,13 @@ def test_bad_inputs_exit_2_with_one_line(clean):
         (["audit", "notext.csv"], ["'text'", "review"]),
         (["audit", "clean.csv", "--checks", "nope", "--embeddings", "clean.npy"], ["unknown check", "nope"]),
         (["audit", "clean.csv", "--fail-on", "sometimes"], ["--fail-on"]),
+        (
+            ["audit", "clean.csv", "--embeddings", "clean.npy", "--param", "coverage_illusion.k=five"],
+            ["coverage_illusion: parameter 'k' takes an integer >= 1", "(default 5)", "'five'"],
+        ),
+        (["audit", "clean.csv", "--param", "coverage_illusion.alpha=-1"], ["parameter 'alpha'", "(default 0.05)"]),
+        (["audit", "clean.csv", "--param", "coverage_illusion.kk=1"], ["has no parameter", "it takes k (default 5)"]),
+        (["audit", "clean.csv", "--param", "k=5"], ["--param takes CHECK.NAME=VALUE"]),
         (["audit", "clean.csv", "--anchor", "no-anchor-here"], ["no-anchor-here"]),
         (["audit", "clean.csv", "--column", "text"], ["--column"]),
         (["audit", "clean.csv", "--embeddings", "junk.npy"], ["junk.npy"]),

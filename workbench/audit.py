@@ -14,7 +14,6 @@ from __future__ import annotations
 import time
 import traceback
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +47,8 @@ class Audit:
     `anchor`: a frozen anchor set (AnchorSet, its directory, or a frame of real rows). `embedder`:
     an `Embedder` (default: the bundled model, created on first need); `embeddings`: precomputed
     (n, d) array aligned with `df` rows (then no model is loaded). `checks`: names to run (default
-    all). `params`: per-check parameter overrides, `{"check_name": {"threshold": 0.2}}`. `seed`
+    all). `params`: per-check parameter overrides, `{"check_name": {"threshold": 0.2}}`, each
+    validated against the check's declared type and range (`InputError` before anything runs). `seed`
     fixes every random choice: the same data and seed give the same report. A check named in
     `checks` that cannot run (its inputs are missing) fails the gate (`AuditReport.failed`) unless
     `allow_skipped=True`.
@@ -84,11 +84,13 @@ class Audit:
         unknown = [n for n in names if n not in registry]
         if unknown:
             raise InputError(f"unknown check(s) {unknown}; registered: {sorted(registry)}.")
+        if params is not None and not isinstance(params, Mapping):
+            raise InputError(f"params= maps check names to parameter overrides; got {type(params).__name__}.")
         params = dict(params or {})
         bad_params = [n for n in params if n not in registry]
         if bad_params:
             raise InputError(f"params for unknown check(s) {bad_params}; registered: {sorted(registry)}.")
-        self.checks: list[Check] = [self._configure(registry[n], params.get(n, {})) for n in names]
+        self.checks: list[Check] = [registry[n].configure(params.get(n, {})) for n in names]
         self.requested = None if checks is None else tuple(names)
         self.allow_skipped = allow_skipped
         self.seed = seed
@@ -113,16 +115,6 @@ class Audit:
         if any(r is None for r in rows):
             return None
         return embeddings[[r for r in rows if r is not None]]
-
-    @staticmethod
-    def _configure(check: Check, overrides: Mapping[str, Any]) -> Check:
-        if not overrides:
-            return check
-        allowed = {f.name for f in fields(check)}
-        unknown = sorted(set(overrides) - allowed)
-        if unknown:
-            raise InputError(f"check {check.name!r} has no parameter(s) {unknown}; it takes {sorted(allowed)}.")
-        return replace(check, **overrides)
 
     def run(self) -> AuditReport:
         results: dict[str, CheckResult] = {}

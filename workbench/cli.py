@@ -57,6 +57,22 @@ def _column_map(pairs: Sequence[str]) -> dict[str, str]:
     return out
 
 
+def _params(pairs: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """`--param CHECK.NAME=VALUE` pairs as Audit(params=...); VALUE is JSON (5, 0.1, true, null) or text."""
+    out: dict[str, dict[str, Any]] = {}
+    for pair in pairs or ():
+        key, sep, raw = pair.partition("=")
+        check, dot, name = key.partition(".")
+        if not sep or not dot or not check or not name:
+            raise BadInput(f"--param takes CHECK.NAME=VALUE (e.g. --param coverage_illusion.k=10); got {pair!r}.")
+        try:
+            value = json.loads(raw)
+        except json.JSONDecodeError:
+            value = raw
+        out.setdefault(check.strip(), {})[name.strip()] = value
+    return out
+
+
 def _load(path: str, columns: Sequence[str], origin: str | None) -> Any:
     from workbench.data import load
 
@@ -127,6 +143,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
         embedder=embedder,
         embeddings=embeddings,
         checks=checks,
+        params=_params(args.param),
         seed=args.seed,
         allow_skipped=args.allow_skipped,
     )
@@ -445,6 +462,7 @@ def build_parser() -> argparse.ArgumentParser:
             examples:
               workbench audit data.csv --anchor anchors/v1 --out report/
               workbench audit data.parquet --fail-on warn --embeddings cached.npy
+              workbench audit data.csv --checks coverage_illusion --param coverage_illusion.k=10
               workbench audit data.csv --diary failure_diary.sqlite   # the diary's last two runs gate too
             """),
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -457,6 +475,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="run only these checks (comma-separated names); one that cannot run fails the gate")  # fmt: skip
     p.add_argument("--allow-skipped", action="store_true",
                    help="pass the gate even when checks asked for by name (or all checks) could not run")  # fmt: skip
+    p.add_argument("--param", action="append", default=[], metavar="CHECK.NAME=VALUE",
+                   help="override a check parameter, e.g. --param coverage_illusion.k=10 (repeatable; VALUE is "
+                   "read as JSON, else as text); a value out of range is bad input (exit 2)")  # fmt: skip
     p.add_argument("--embeddings", metavar="FILE.npy", help="precomputed embeddings aligned with DATA's rows")
     p.add_argument("--diary", metavar="PATH", help="attach a failure diary; its last two runs are compared")
     p.add_argument("--seed", type=int, default=0, help="seed for every random choice (default 0)")

@@ -41,7 +41,7 @@ import numpy as np
 import polars as pl
 
 from workbench.checks import register
-from workbench.checks.base import Check, CheckResult, Context
+from workbench.checks.base import Check, CheckResult, Context, param
 from workbench.errors import InputError, WorkbenchWarning
 
 __all__ = [
@@ -964,15 +964,15 @@ class CoverageIllusionCheck(Check):
     requires_embeddings = True
     min_rows = 0
 
-    k: int = 5
-    n_clusters: int | None = None
-    warn_ratio: float = 0.9
-    fail_ratio: float = 0.75
-    cluster_fail_ratio: float = 0.5
-    min_representation: float = 0.5
-    alpha: float = 0.05
-    min_cluster_share: float = 0.01
-    min_cluster_rows: int = 10
+    k: int = param(5, ge=1, le=1000)
+    n_clusters: int | None = param(None, ge=1, le=10_000)
+    warn_ratio: float = param(0.9, ge=0, le=1)
+    fail_ratio: float = param(0.75, ge=0, le=1)
+    cluster_fail_ratio: float = param(0.5, ge=0, le=1)
+    min_representation: float = param(0.5, ge=0, le=1)
+    alpha: float = param(0.05, ge=1e-10, lt=1)
+    min_cluster_share: float = param(0.01, ge=0, le=1)
+    min_cluster_rows: int = param(10, ge=1, le=1_000_000)
 
     def _real(self, ctx: Context) -> tuple[pl.DataFrame, str]:
         if ctx.anchor is not None:

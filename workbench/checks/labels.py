@@ -31,7 +31,7 @@ from scipy import stats
 
 from workbench.checks import register
 from workbench.checks.artifacts import SURFACE_FEATURES, delong_auc, surface_features, tokens
-from workbench.checks.base import Check, CheckResult, Context
+from workbench.checks.base import Check, CheckResult, Context, param
 from workbench.errors import InputError, SchemaError
 from workbench.perturb import wilson_interval
 
@@ -564,9 +564,9 @@ class LabelBiasCheck(Check):
     description = "labeler disagreement with reference labels follows length, punctuation, casing or tokens"
     requires_columns = ("label", "reference_label")
     min_rows = 20
-    alpha: float = 0.05
-    fail_auc: float = AUC_LARGE
-    min_support: int = 20
+    alpha: float = param(0.05, ge=1e-10, lt=1)
+    fail_auc: float = param(AUC_LARGE, ge=0.5, le=1)
+    min_support: int = param(20, ge=1, le=1_000_000)
 
     def run(self, ctx: Context) -> CheckResult:
         df = ctx.df.filter(pl.col("label").is_not_null() & pl.col("reference_label").is_not_null())
