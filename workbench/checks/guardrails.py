@@ -10,7 +10,6 @@ from workbench.checks import register
 from workbench.checks.base import Check, CheckResult, Context
 from workbench.data import text_hash
 
-PROVENANCE_FIELDS = ("generator", "generator_version", "prompt_id|prompt", "sampling")
 TRAINING_SPLITS = ("train", "tune", "dev", "validation")
 
 
