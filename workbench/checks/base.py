@@ -226,7 +226,7 @@ class Check(ABC):
     @classmethod
     def params(cls) -> dict[str, ParamSpec]:
         """The check's parameters: name -> what it accepts and its default."""
-        return param_specs(cls)
+        return dict(param_specs(cls))
 
     def configure(self, overrides: Mapping[str, Any]) -> Check:
         """A copy of this check with `overrides` applied, each validated (`InputError` otherwise)."""

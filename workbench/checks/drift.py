@@ -356,7 +356,7 @@ class FeedbackAmplificationCheck(Check):
     requires_columns = ("generation",)
     min_rows = 4
     min_drop: float = param(0.1, ge=0, le=1)
-    alpha: float = param(0.05, ge=1e-10, lt=1)
+    alpha: float = param(0.05, ge=0.001, lt=1)
     n_boot: int = param(100, ge=10, le=10_000)
     n_perm: int = param(200, ge=10, le=10_000)
     max_rows: int = param(500, ge=2, le=1_000_000)
