@@ -306,17 +306,13 @@ def biased_labeler(
 
 # --- the tour's mixed data set -------------------------------------------------------------------
 
-TOUR_PLANTED = {
-    "provenance": "a 'vendor' batch of synthetic rows arrives without generator, version, prompt or sampling",
-    "artifacts": "template rows carry the TEMPLATE_TELLS",
-}
-
 
 def tour_dataset(
     *, seed: int = 0, n_real: int = 600, n_template: int = 200, n_markov: int = 200, n_vendor: int = 40
 ) -> pl.DataFrame:
     """A small mixed data set for the tour: real reviews (split into anchor, train and eval),
-    template and Markov synthetic reviews (train), and a vendor batch without provenance (train).
+    template (carrying the `TEMPLATE_TELLS`) and Markov synthetic reviews (train), and a vendor batch
+    without generator, version, prompt or sampling (train).
     """
     r = real(n_real, labels=LABELS, seed=seed)
     n_anchor, n_eval = n_real // 4, n_real // 4
