@@ -23,6 +23,7 @@ BOTTOM = {
     "workbench._imports",
     "workbench.errors",
     "workbench.data",
+    "workbench.schema",
     "workbench.stats",
     "workbench.model",
     "workbench.store",
@@ -86,6 +87,8 @@ def _resolve(dotted: str) -> str:
 
 
 GRAPH = {name: {m for m in _imports(name) if m in MODULES} for name in MODULES}
+# the importers (workbench.formats and its modules) are bottom layer: data.load calls them
+BOTTOM |= {m for m in MODULES if m == "workbench.formats" or m.startswith("workbench.formats.")}
 ALL_IMPORTS = {name: _imports(name) for name in MODULES}
 
 

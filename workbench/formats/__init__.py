@@ -38,7 +38,7 @@ from typing import Any
 
 import polars as pl
 
-from workbench import data
+from workbench import schema as data
 from workbench.errors import InputError, SchemaError, WorkbenchWarning
 from workbench.formats import hf
 from workbench.formats._base import PROVENANCE, Assembler, Converter, RecordError, disambiguate_keys

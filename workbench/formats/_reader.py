@@ -19,8 +19,8 @@ from typing import Any
 
 import polars as pl
 
-from workbench.data import decode_text
 from workbench.errors import InputError, WorkbenchWarning
+from workbench.schema import decode_text
 
 Batch = list[tuple[str, dict[str, Any]]]
 CHUNK_BYTES = 16 * 2**20  # JSONL is parsed this many bytes at a time
