@@ -495,7 +495,7 @@ def llm_labels() -> pl.DataFrame:
     """SmolLM2's zero-shot labels on bundled Rotten Tomatoes snippets: the real rows with the model's
     `label`, `label_confidence`, `label_source` and the true label as `reference_label`."""
     labels = _llm_frame("labels")
-    rows = _real_frame().select("id", "text", "origin", "source", "movie")
+    rows = real().select("id", "text", "origin", "source", "movie")
     return validate(rows.join(labels, on="id", how="inner"))
 
 
