@@ -33,7 +33,7 @@ import numpy as np
 import polars as pl
 
 from workbench.checks import register
-from workbench.checks.base import Check, CheckResult, Context, Status
+from workbench.checks.base import Check, CheckResult, Context, Status, param
 from workbench.data import HELD_OUT_SPLITS, TRAINING_SPLITS, stable_ids
 from workbench.errors import InputError, SchemaError, WorkbenchWarning
 from workbench.minhash import jaccard as jaccard
@@ -395,11 +395,11 @@ class ContaminationCheck(Check):
     description = "held-out (eval/anchor) rows duplicated in training splits: exact, near, 13-gram, semantic"
     requires_columns = ("split",)
     min_rows = 2
-    threshold: float = 0.5
-    shingle_size: int = 3
-    num_perm: int = 128
-    ngram_n: int = 13
-    semantic_threshold: float = 0.9
+    threshold: float = param(0.5, gt=0, le=1)
+    shingle_size: int = param(3, ge=1, le=100)
+    num_perm: int = param(128, ge=1, le=1024)
+    ngram_n: int = param(13, ge=1, le=100)
+    semantic_threshold: float = param(0.9, gt=0, le=1)
     semantic: bool = True
 
     def run(self, ctx: Context) -> CheckResult:

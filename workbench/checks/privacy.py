@@ -63,7 +63,7 @@ import polars as pl
 
 from workbench import knn
 from workbench.checks import register
-from workbench.checks.base import Check, CheckResult, Context, Status
+from workbench.checks.base import Check, CheckResult, Context, Status, param
 from workbench.data import stable_ids
 from workbench.errors import InputError, SchemaError, WorkbenchWarning
 from workbench.minhash import key_pairs, lsh_candidates, lsh_params, minhash_signatures, normalize, shingle_hashes
@@ -1228,16 +1228,16 @@ class PrivacyCheck(Check):
     requires_columns = ("split",)
     requires_origins = ("real", "synthetic")
     min_rows = 2
-    alpha: float = 0.05
-    quantile: float = 0.05
-    threshold: float = 0.5
-    shingle_size: int = 3
-    num_perm: int = 128
-    span_n: int = 13
-    rare_df: int = 2
-    ngram_dim: int = 256
+    alpha: float = param(0.05, ge=1e-10, lt=1)
+    quantile: float = param(0.05, gt=0, lt=1)
+    threshold: float = param(0.5, gt=0, le=1)
+    shingle_size: int = param(3, ge=1, le=100)
+    num_perm: int = param(128, ge=1, le=1024)
+    span_n: int = param(13, ge=1, le=200)
+    rare_df: int = param(2, ge=1, le=1000)
+    ngram_dim: int = param(256, ge=8, le=4096)
     embedding: bool = True
-    evidence_rows: int = 200
+    evidence_rows: int = param(200, ge=1, le=100_000)
 
     def run(self, ctx: Context) -> CheckResult:
         df = ctx.df.with_columns(pl.col("split").cast(pl.String))
