@@ -181,11 +181,28 @@ def pii_spans(texts: Any) -> pl.DataFrame:
 # --- n-gram space --------------------------------------------------------------------------------
 
 
+CHUNK_DOCS = 5_000  # documents hashed at a time: bounds the shingling's temporary arrays
+CHUNK_PAIRS = 10_000  # candidate pairs verified at a time: bounds the Jaccard join
+
+
 def _char_shingles(texts: pl.Series, k: int) -> pl.DataFrame:
     """Unique (doc, h) character k-shingles of the normalised texts, with their count `tf`."""
-    hashes, doc = shingle_hashes(texts, k=k, unit="char")
-    frame = pl.DataFrame({"doc": doc, "h": hashes}, schema={"doc": pl.Int64, "h": pl.UInt64})
-    return frame.group_by("doc", "h").len(name="tf").sort("doc", "h")
+    parts = []
+    for s in range(0, max(1, texts.len()), CHUNK_DOCS):
+        hashes, doc = shingle_hashes(texts.slice(s, CHUNK_DOCS), k=k, unit="char")
+        frame = pl.DataFrame({"doc": doc + s, "h": hashes}, schema={"doc": pl.Int64, "h": pl.UInt64})
+        parts.append(frame.group_by("doc", "h").len(name="tf"))
+    return pl.concat(parts).sort("doc", "h")
+
+
+def _minhash(texts: pl.Series, *, num_perm: int, k: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """`minhash_signatures` of the texts, a chunk of documents at a time (the same permutations)."""
+    sigs, has = [], []
+    for s in range(0, max(1, texts.len()), CHUNK_DOCS):
+        sig, h = minhash_signatures(texts.slice(s, CHUNK_DOCS), num_perm=num_perm, k=k, unit="char", seed=seed)
+        sigs.append(sig)
+        has.append(h)
+    return np.concatenate(sigs), np.concatenate(has)
 
 
 def _vectors_from_shingles(shingles: pl.DataFrame, n_docs: int, idf_docs: np.ndarray, dim: int) -> np.ndarray:
@@ -720,15 +737,17 @@ def _pair_jaccard(shingles: pl.DataFrame, pairs: np.ndarray) -> np.ndarray:
         return np.zeros(0)
     sets = shingles.select("doc", "h")
     sizes = np.bincount(sets["doc"].to_numpy(), minlength=int(pairs.max()) + 1)
-    p = pl.DataFrame({"pid": np.arange(len(pairs)), "a": pairs[:, 0], "b": pairs[:, 1]})
-    inter = (
-        p.join(sets.rename({"doc": "a"}), on="a")
-        .join(sets.rename({"doc": "b"}), on=["b", "h"])
-        .group_by("pid")
-        .len(name="n")
-    )
     common = np.zeros(len(pairs))
-    common[inter["pid"].to_numpy()] = inter["n"].to_numpy()
+    for s in range(0, len(pairs), CHUNK_PAIRS):
+        chunk = pairs[s : s + CHUNK_PAIRS]
+        p = pl.DataFrame({"pid": np.arange(len(chunk)), "a": chunk[:, 0], "b": chunk[:, 1]})
+        inter = (
+            p.join(sets.rename({"doc": "a"}), on="a")
+            .join(sets.rename({"doc": "b"}), on=["b", "h"])
+            .group_by("pid")
+            .len(name="n")
+        )
+        common[s + inter["pid"].to_numpy()] = inter["n"].to_numpy()
     union = sizes[pairs[:, 0]] + sizes[pairs[:, 1]] - common
     return np.where(union > 0, common / np.where(union > 0, union, 1), 0.0)
 
@@ -764,9 +783,20 @@ def _copy_pairs(
         pairs = _orient(pairs, query)
         frames.append(pl.DataFrame({"q": pairs[:, 0], "t": pairs[:, 1], "kind": "exact", "similarity": 1.0}))
     if "near" in kinds:
-        sig, has = minhash_signatures(texts, num_perm=num_perm, k=shingle_size, unit="char", seed=seed)
+        sig, has = _minhash(texts, num_perm=num_perm, k=shingle_size, seed=seed)
         bands, r = lsh_params(threshold, num_perm)
-        found = [_orient(lsh_candidates(sig, bands, r, [(q_rows[has[q_rows]], t_rows[has[t_rows]])]), query)]
+        lsh = _orient(lsh_candidates(sig, bands, r, [(q_rows[has[q_rows]], t_rows[has[t_rows]])]), query)
+        # banding proposes many pairs far below the threshold: verify exactly only those whose MinHash
+        # estimate is within 3 standard errors of it (a pair at the threshold is dropped 0.1% of the time)
+        floor = threshold - 3 * math.sqrt(threshold * (1 - threshold) / num_perm)
+        estimate = np.concatenate(
+            [
+                (sig[lsh[i : i + CHUNK_PAIRS, 0]] == sig[lsh[i : i + CHUNK_PAIRS, 1]]).mean(axis=1)
+                for i in range(0, len(lsh), CHUNK_PAIRS)
+            ]
+            or [np.zeros(0)]
+        )
+        found = [lsh[estimate >= floor]]
         if candidates is not None and len(candidates):
             c = np.asarray(candidates, dtype=np.int64).reshape(-1, 2)
             found.append(c[usable[c[:, 0]] & usable[c[:, 1]]])
