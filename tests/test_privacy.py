@@ -422,7 +422,7 @@ def test_bad_input_is_explained(real):
     result = run_check(
         PrivacyCheck(), Context(validate(pl.DataFrame({"text": texts[:4], "origin": ["real", "synthetic"] * 2})))
     )
-    assert result.status == "skipped" and "split" in result.summary
+    assert result.status == "skipped" and "split='train'" in result.summary
 
 
 def report_dict_of(result) -> dict:

@@ -1255,7 +1255,6 @@ class PrivacyCheck(Check):
     name = "privacy"
     failure_mode = "privacy"
     description = "synthetic rows that copy or memorize real training records: DCR vs a holdout, copies, rare spans"
-    requires_columns = ("split",)
     requires_origins = ("real", "synthetic")
     min_rows = 2
     alpha: float = param(0.05, ge=1e-10, lt=1)
@@ -1270,6 +1269,13 @@ class PrivacyCheck(Check):
     evidence_rows: int = param(200, ge=1, le=100_000)
 
     def run(self, ctx: Context) -> CheckResult:
+        if "split" not in ctx.df.columns:
+            return self.result(
+                "skipped",
+                "Skipped: the data has no 'split' column. Mark the real rows the generator learned from with "
+                "split='train' and real rows it never saw with split='holdout' (synthetic rows: any split).",
+                details={"reason": "no split column"},
+            )
         df = ctx.df.with_columns(pl.col("split").cast(pl.String))
         origin, split = df["origin"], df["split"].fill_null("")
         train = np.flatnonzero(((origin == "real") & (split == TRAIN_SPLIT)).to_numpy())
