@@ -5,10 +5,24 @@ from __future__ import annotations
 import json
 import os
 import platform
+import resource
 from pathlib import Path
 from typing import Any
 
 RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident set since exec (VmHWM of /proc/self/status), in MiB.
+
+    Not ru_maxrss: Linux carries that over from the forking parent, so a large parent such as
+    `python -m bench` after another benchmark would inflate it.
+    """
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # not Linux
 
 
 def machine() -> dict[str, Any]:

@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench._util import RESULTS, write_result
+from bench._util import RESULTS, peak_rss_mb, write_result
 
 N = 10_000
 DIM = 384
@@ -47,15 +47,6 @@ def _data(n: int, dim: int) -> tuple[np.ndarray, np.ndarray]:
     real /= np.linalg.norm(real, axis=1, keepdims=True)
     fake /= np.linalg.norm(fake, axis=1, keepdims=True)
     return real, fake
-
-
-def _peak_rss_mb() -> float:
-    """This process's peak resident set since exec (VmHWM), in MiB."""
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # not Linux
 
 
 def _rss_mb() -> float:
@@ -86,7 +77,7 @@ def worker(impl: str, n: int, dim: int) -> None:
     t0 = time.perf_counter()
     out = run(real, fake)
     seconds = time.perf_counter() - t0
-    peak = _peak_rss_mb()
+    peak = peak_rss_mb()
     print(
         json.dumps(
             {

@@ -95,3 +95,66 @@ def test_params_override_and_validation(tour):
 def test_failed_levels(tour):
     report = Audit(tour, embeddings=_emb(tour.height), checks=["provenance"]).run()
     assert report.failed("fail") == ["provenance"] and report.worst() == "fail"
+
+
+def test_requested_check_that_cannot_run_fails_the_gate(tour):
+    """Hole 1: a check asked for by name that ends skipped fails the gate unless allow_skipped."""
+    emb = _emb(tour.height)
+    report = Audit(tour, embeddings=emb, checks=["label_bias", "feedback_amplification"]).run()
+    assert {r.status for r in report.results.values()} == {"skipped"}
+    assert report.failed("fail") == ["label_bias", "feedback_amplification"]
+    assert report.failed("warn") == ["label_bias", "feedback_amplification"]
+    assert report.worst() == "skipped"  # nothing ran: never "pass"
+    gate = report.gate("fail")
+    assert not gate.passed and gate.ran == [] and gate.could_not_run == ["label_bias", "feedback_amplification"]
+    assert "2 of 2 requested checks could not run" in gate.summary and "reference_label" in gate.summary
+    allowed = Audit(tour, embeddings=emb, checks=["label_bias", "feedback_amplification"], allow_skipped=True).run()
+    assert allowed.failed("fail") == [] and allowed.gate("fail").passed
+    assert allowed.worst() == "skipped"
+    # one that runs and one that cannot: the skipped one still fails the gate
+    mixed = Audit(tour, embeddings=emb, checks=["provenance", "label_bias"]).run()
+    assert mixed.failed("fail") == ["provenance", "label_bias"]
+    # checks not asked for by name may be skipped: the default audit skips what lacks inputs
+    default = Audit(tour, embeddings=emb).run()
+    assert default.results["label_bias"].status == "skipped" and "label_bias" not in default.failed("fail")
+
+
+def test_skipped_never_counts_as_pass(tour):
+    from workbench.report import report_dict
+
+    report = Audit(tour, embeddings=_emb(tour.height), checks=["label_bias"], allow_skipped=True).run()
+    doc = report_dict(report)
+    assert doc["worst_status"] == "skipped"
+    by_mode = {row["failure_mode"]: row["status"] for row in doc["summary"]}
+    assert by_mode["label_bias"] == "skipped" and by_mode["provenance"] == "skipped"
+    ran = Audit(tour, embeddings=_emb(tour.height), checks=["provenance", "label_bias"], allow_skipped=True).run()
+    assert ran.worst() == "fail" and report_dict(ran)["worst_status"] == "fail"
+
+
+def test_parameters_are_validated_before_anything_runs(tour):
+    """Hole 2: a wrong type or range is an InputError naming check, parameter, what it takes, default."""
+    cases = [
+        ({"k": "five"}, "coverage_illusion: parameter 'k' takes an integer >= 1 and <= 1000 (default 5); got 'five'"),
+        ({"alpha": -1}, "parameter 'alpha' takes a finite number >= 1e-10 and < 1 (default 0.05); got -1"),
+        ({"k": 0}, "parameter 'k' takes an integer >= 1"),  # used to turn the check into a silent skip
+        ({"k": 2.5}, "parameter 'k'"),
+        ({"k": True}, "parameter 'k'"),
+        ({"alpha": float("nan")}, "parameter 'alpha'"),
+        ({"n_clusters": [3]}, "parameter 'n_clusters' takes an integer >= 1 and <= 10000, or None (default None)"),
+    ]
+    for overrides, needle in cases:
+        with pytest.raises(InputError) as exc:
+            Audit(tour, embeddings=_emb(tour.height), params={"coverage_illusion": overrides})
+        assert needle in str(exc.value), (overrides, str(exc.value))
+    with pytest.raises(InputError, match=r"has no parameter\(s\) \['kk'\]; it takes k \(default 5\), n_clusters"):
+        Audit(tour, params={"coverage_illusion": {"kk": 5}})
+    with pytest.raises(InputError, match="must be a mapping"):
+        Audit(tour, params={"coverage_illusion": 5})
+    with pytest.raises(InputError, match="params= maps check names"):
+        Audit(tour, params=[("coverage_illusion", {"k": 5})])
+    # valid values are taken, as the field's type: an int for a float threshold becomes a float
+    audit = Audit(
+        tour, embeddings=_emb(tour.height), params={"coverage_illusion": {"k": 3, "warn_ratio": 1, "fail_ratio": 0}}
+    )
+    check = next(c for c in audit.checks if c.name == "coverage_illusion")
+    assert (check.k, check.warn_ratio, check.fail_ratio) == (3, 1.0, 0.0) and type(check.fail_ratio) is float

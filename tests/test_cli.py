@@ -16,7 +16,7 @@ from workbench import cli
 from workbench.report import validate_document
 
 ROOT = Path(__file__).resolve().parent.parent
-FAST = "provenance,anchor_integrity,contamination"
+FAST = "provenance,contamination"
 
 
 def run(*args: str, cwd: Path) -> subprocess.CompletedProcess:
@@ -78,7 +78,7 @@ def test_help_has_examples_and_every_command(tmp_path):
 def test_clean_data_exits_0_and_writes_valid_reports(clean):
     proc = run("audit", "clean.csv", "--embeddings", "clean.npy", "--checks", FAST, "--out", "rep", cwd=clean)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "gate passed" in proc.stdout and "rep/audit.html" in proc.stdout
+    assert "gate passed" in proc.stdout and "2 checks ran" in proc.stdout and "rep/audit.html" in proc.stdout
     doc = json.loads((clean / "rep" / "audit.json").read_text("utf-8"))
     validate_document(doc)
     assert doc["worst_status"] == "pass"
@@ -103,6 +103,31 @@ def test_failing_check_exits_1_and_fail_on_chooses_the_level(clean):
     assert at_warn.returncode == 1 and "provenance" in at_warn.stdout
 
 
+def test_gate_fails_when_requested_checks_could_not_run(clean):
+    """Hole 1: checks asked for by name that cannot run (no reference_label, no generation) fail the gate."""
+    args = ["audit", "clean.csv", "--embeddings", "clean.npy", "--checks", "label_bias,feedback_amplification"]
+    proc = run(*args, "--fail-on", "warn", cwd=clean)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    gate = [line for line in proc.stdout.splitlines() if line.startswith("gate")]
+    assert len(gate) == 1, proc.stdout
+    line = gate[0]
+    assert line.startswith("gate FAILED") and "2 of 2 requested checks could not run" in line, line
+    assert "label_bias (needs column(s) [" in line and "reference_label" in line, line
+    assert "feedback_amplification (needs column(s) ['generation']" in line and "0 checks ran, 2 skipped" in line
+    assert "worst status pass" not in proc.stdout and "--allow-skipped" in line
+    doc = json.loads((clean / "audit-report" / "audit.json").read_text("utf-8"))
+    assert doc["worst_status"] == "skipped"
+    # the same run with --allow-skipped passes, and says that nothing ran
+    allowed = run(*args, "--fail-on", "warn", "--allow-skipped", cwd=clean)
+    assert allowed.returncode == 0, allowed.stdout + allowed.stderr
+    assert "gate passed at --fail-on warn: 0 checks ran, 2 skipped (allowed): label_bias (" in allowed.stdout
+    assert "worst status skipped" in allowed.stdout, allowed.stdout
+    # one requested check runs and passes, one cannot run: still exit 1, and the line counts both
+    mixed = run("audit", "clean.csv", "--embeddings", "clean.npy", "--checks", "provenance,label_bias", cwd=clean)
+    assert mixed.returncode == 1 and "1 of 2 requested checks could not run: label_bias" in mixed.stdout
+    assert "1 check ran, 1 skipped" in mixed.stdout, mixed.stdout
+
+
 def test_bad_inputs_exit_2_with_one_line(clean):
     pl.DataFrame({"text": ["fine", ""], "origin": ["real", "real"]}).write_csv(clean / "blank.csv")
     pl.DataFrame({"review": ["fine"], "origin": ["real"]}).write_csv(clean / "notext.csv")
@@ -115,6 +140,13 @@ def test_bad_inputs_exit_2_with_one_line(clean):
         (["audit", "notext.csv"], ["'text'", "review"]),
         (["audit", "clean.csv", "--checks", "nope", "--embeddings", "clean.npy"], ["unknown check", "nope"]),
         (["audit", "clean.csv", "--fail-on", "sometimes"], ["--fail-on"]),
+        (
+            ["audit", "clean.csv", "--embeddings", "clean.npy", "--param", "coverage_illusion.k=five"],
+            ["coverage_illusion: parameter 'k' takes an integer >= 1", "(default 5)", "'five'"],
+        ),
+        (["audit", "clean.csv", "--param", "coverage_illusion.alpha=-1"], ["parameter 'alpha'", "(default 0.05)"]),
+        (["audit", "clean.csv", "--param", "coverage_illusion.kk=1"], ["has no parameter", "it takes k (default 5)"]),
+        (["audit", "clean.csv", "--param", "k=5"], ["--param takes CHECK.NAME=VALUE"]),
         (["audit", "clean.csv", "--anchor", "no-anchor-here"], ["no-anchor-here"]),
         (["audit", "clean.csv", "--column", "text"], ["--column"]),
         (["audit", "clean.csv", "--embeddings", "junk.npy"], ["junk.npy"]),
@@ -133,11 +165,16 @@ def test_bad_inputs_exit_2_with_one_line(clean):
 def test_freeze_anchor_then_tamper_fails_the_gate(clean):
     proc = run("freeze-anchor", "clean.csv", "--out", "anchors/v1", "--split", "anchor", cwd=clean)
     assert proc.returncode == 0 and "froze 6 real rows" in proc.stdout
-    ok = run("audit", "clean.csv", "--anchor", "anchors/v1", "--embeddings", "clean.npy", "--checks", FAST, cwd=clean)
+    with_anchor = FAST + ",anchor_integrity"
+    ok = run(
+        "audit", "clean.csv", "--anchor", "anchors/v1", "--embeddings", "clean.npy", "--checks", with_anchor, cwd=clean
+    )
     assert ok.returncode == 0, ok.stdout + ok.stderr
     frozen = pl.read_parquet(clean / "anchors/v1/anchor.parquet")
     frozen.with_columns(text=pl.col("text") + pl.lit(" (edited)")).write_parquet(clean / "anchors/v1/anchor.parquet")
-    bad = run("audit", "clean.csv", "--anchor", "anchors/v1", "--embeddings", "clean.npy", "--checks", FAST, cwd=clean)
+    bad = run(
+        "audit", "clean.csv", "--anchor", "anchors/v1", "--embeddings", "clean.npy", "--checks", with_anchor, cwd=clean
+    )
     assert bad.returncode == 1 and "anchor_integrity" in bad.stdout
     # freezing a different set over it is refused without --overwrite
     again = run("freeze-anchor", "clean.csv", "--out", "anchors/v1", "--split", "eval", cwd=clean)

@@ -341,6 +341,53 @@ def test_check_fails_on_planted_gap_and_lists_uncovered_rows():
     assert result.details["uncovered_clusters"]
 
 
+def _thinned(comps, seed, n=700, component=3, share=0.34):
+    """Synthetic rows from `comps`, with `component` given about `share` of its fair share."""
+    fake, fc = mixture(3 * n, comps=comps, seed=seed)
+    keep = (fc != component) | (np.random.default_rng(seed).random(fc.size) < share)
+    return fake[keep][:n], fc[keep][:n]
+
+
+def test_under_represented_cluster_is_not_called_uncovered():
+    """Hole 6: a cluster that is covered but gets a third of its share of synthetic rows is
+    under-represented, not uncovered; a cluster with no synthetic rows is uncovered. Summary,
+    evidence `reason`, details and the report name the two findings apart."""
+    from workbench.audit import Audit
+    from workbench.report import render_html, report_dict
+
+    real, rc = mixture(700, seed=40)
+    # component 4 (echo) never generated, component 3 (delta) at a third of its share
+    fake, fc = _thinned([0, 1, 2, 3, 5], seed=41)
+    df, emb = _frame_and_embeddings(real, fake, rc, fc)
+    result = CoverageIllusionCheck().run(Context(df, embeddings=emb))
+    assert result.status == "fail"
+    uncovered, under = result.details["uncovered_clusters"], result.details["under_represented_clusters"]
+    assert uncovered and under and not set(uncovered) & set(under)
+    assert "are essentially uncovered" in result.summary and "are under-represented: covered, but" in result.summary
+    # each sentence lists only its own clusters: echo rows are uncovered, delta rows under-represented
+    uncovered_part, under_part = result.summary.split("are essentially uncovered")[1].split("are under-represented")
+    assert "echo" in uncovered_part and "delta" not in uncovered_part and "delta" in under_part
+    ev = result.evidence
+    reasons = ev["reason"].unique(maintain_order=True).to_list()
+    assert reasons == ["in an essentially uncovered cluster", "in an under-represented cluster", "uncovered"]
+    assert ev.filter(pl.col("reason") == "in an essentially uncovered cluster")["text"].str.contains("echo").all()
+    thin_rows = ev.filter(pl.col("reason") == "in an under-represented cluster")
+    assert thin_rows["text"].str.contains("delta").all() and thin_rows["covered"].mean() > 0.6  # covered
+
+    # only under-represented (the case of the issue): nothing calls it uncovered, nor does the report
+    fake, fc = _thinned(range(6), seed=42)
+    df, emb = _frame_and_embeddings(real, fake, rc, fc)
+    report = Audit(df, embeddings=emb, checks=["coverage_illusion"]).run()
+    only = report.results["coverage_illusion"]
+    assert only.status == "fail" and only.details["under_represented_clusters"], only.summary
+    assert not only.details["uncovered_clusters"] and "uncovered cluster" not in only.summary
+    assert "essentially uncovered" not in only.summary and "are under-represented" in only.summary
+    check = next(c for c in report_dict(report)["checks"] if c["check"] == "coverage_illusion")
+    assert {row["reason"] for row in check["evidence"]} <= {"in an under-represented cluster", "uncovered"}
+    page = render_html(report, charts=False)
+    assert "in an under-represented cluster" in page and "essentially uncovered" not in page
+
+
 def test_check_false_alarm_rate_on_same_distribution_data():
     flagged = 0
     seeds = range(20)

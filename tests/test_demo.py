@@ -68,3 +68,31 @@ def test_tour_dataset_shape():
     assert set(df["split"].unique()) == {"anchor", "eval", "train"}
     vendor = df.filter(pl.col("source") == "vendor-batch-7")
     assert vendor.height == 40 and vendor["generator"].null_count() == 40
+
+
+def test_bundled_real_model_corpus_loads_with_provenance():
+    m = demo.llm_manifest()
+    assert m["generator"].startswith("SmolLM2") and m["generator_version"].startswith("sha256:")
+    reviews = demo.llm_reviews()
+    assert reviews.height == m["rows"]["smollm2_reviews.csv.gz"] and set(reviews["origin"]) == {"synthetic"}
+    assert (
+        reviews.select("generator", "generator_version", "prompt_id", "prompt", "sampling")
+        .null_count()
+        .sum_horizontal()[0]
+        == 0
+    )
+    assert set(reviews["label"]) == set(demo.LABELS)
+    assert set(reviews["temperature"]) == set(m["temperatures"])
+    assert demo.llm_reviews(temperature=0.3).height == reviews.height // len(m["temperatures"])
+    labels = demo.llm_labels()
+    assert labels.height == m["rows"]["smollm2_labels.csv.gz"]
+    assert labels["label_source"].str.starts_with("model:").all() and labels["reference_label"].is_in(demo.LABELS).all()
+    assert labels["label_confidence"].is_between(0.5, 1.0).all()  # the top of two normalised probabilities
+    for variant in ("model-only", "real-mixed"):
+        chain = demo.llm_chain(variant)
+        assert sorted(set(chain["generation"])) == list(range(m["chain"]["generations"]))
+    anchor = demo.llm_chain_anchor()
+    gen0_parents = set(",".join(demo.llm_chain().filter(pl.col("generation") == 0)["parent_id"]).split(","))
+    assert gen0_parents <= set(anchor["id"]), "generation 0 was prompted with the anchor rows"
+    with pytest.raises(ValueError, match="variant"):
+        demo.llm_chain("nope")

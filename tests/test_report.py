@@ -21,7 +21,8 @@ from workbench.audit import Audit
 from workbench.diary import Diary
 from workbench.errors import InputError
 from workbench.provenance import freeze_anchor
-from workbench.report import CHECKLIST, load_schema, report_dict, validate_document
+from workbench.report import load_schema, report_dict, validate_document
+from workbench.results import CHECKLIST
 
 ROOT = Path(__file__).resolve().parent.parent
 XSS = [
@@ -223,3 +224,30 @@ def test_html_is_self_contained_and_escapes_everything(report, tmp_path):
     for name in report.results:
         assert f"id='check-{name}'" in page
     assert page.count("<img class='chart'") == 2
+
+
+def test_results_is_data_and_imports_point_down(report, tmp_path):
+    """results.py holds the data and imports nothing above it; report renders it; audit runs checks."""
+    probe = (
+        "import sys\n"
+        "import workbench.results\n"
+        "above = [m for m in ('workbench.audit', 'workbench.report', 'workbench.checks', 'workbench.cli') "
+        "if m in sys.modules]\n"
+        "assert not above, above\n"
+        "import workbench.report\n"
+        "assert 'workbench.audit' not in sys.modules and 'workbench.checks' not in sys.modules\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env={**os.environ,
+                          "PYTHONPATH": str(ROOT)}, timeout=120)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    from workbench import audit, results
+    from workbench.checks.base import CheckResult
+
+    assert audit.AuditReport is results.AuditReport and CheckResult is results.CheckResult
+    assert not hasattr(results.AuditReport, "_html") and not hasattr(audit, "TABLE_COLUMNS")
+    # the notebook view is rendered by report.py, like the files
+    assert "class='badge status-" in report._repr_html_() and "<table class='wb-audit'>" in report._repr_html_()
+    bare = results.AuditReport(dict(report.results))
+    assert bare._repr_html_() is None
+    with pytest.raises(InputError, match="no renderer"):
+        bare.to_json(tmp_path / "audit.json")

@@ -1,5 +1,8 @@
 """Audit: run every registered check whose inputs are present; say why the others were skipped.
 
+This module only runs checks: what they found is `workbench.results` (`CheckResult`, `AuditReport`),
+how it is written is `workbench.report` (JSON and HTML), which every report made here carries.
+
 report = Audit(df, anchor="anchors/v1").run()
 report.table            # one row per check: check, failure_mode, status, score, threshold, summary
 report.results["provenance"].evidence   # the rows that show it
@@ -8,12 +11,9 @@ report.to_json("out/audit.json"); report.to_html("out/audit.html")
 
 from __future__ import annotations
 
-import html
-import math
 import time
 import traceback
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -21,13 +21,12 @@ import numpy as np
 import polars as pl
 
 from workbench.checks import all_checks
-from workbench.checks.base import FAILURE_MODES, GUARDRAILS, STATUS_ORDER, Check, CheckResult, Context
+from workbench.checks.base import Check, Context
 from workbench.data import validate
 from workbench.errors import InputError, WorkbenchError
 from workbench.provenance import AnchorSet, freeze_anchor, load_anchor, manifest
-
-EVIDENCE_ROWS_IN_REPORT = 50
-TABLE_COLUMNS = ("check", "failure_mode", "status", "score", "threshold", "summary")
+from workbench.report import RENDERER
+from workbench.results import AuditReport, CheckResult
 
 
 def _as_anchor(anchor: AnchorSet | str | Path | pl.DataFrame | None) -> AnchorSet | None:
@@ -48,8 +47,11 @@ class Audit:
     `anchor`: a frozen anchor set (AnchorSet, its directory, or a frame of real rows). `embedder`:
     an `Embedder` (default: the bundled model, created on first need); `embeddings`: precomputed
     (n, d) array aligned with `df` rows (then no model is loaded). `checks`: names to run (default
-    all). `params`: per-check parameter overrides, `{"check_name": {"threshold": 0.2}}`. `seed`
-    fixes every random choice: the same data and seed give the same report.
+    all). `params`: per-check parameter overrides, `{"check_name": {"threshold": 0.2}}`, each
+    validated against the check's declared type and range (`InputError` before anything runs). `seed`
+    fixes every random choice: the same data and seed give the same report. A check named in
+    `checks` that cannot run (its inputs are missing) fails the gate (`AuditReport.failed`) unless
+    `allow_skipped=True`.
     """
 
     def __init__(
@@ -64,6 +66,7 @@ class Audit:
         params: Mapping[str, Mapping[str, Any]] | None = None,
         seed: int = 0,
         progress: Callable[[str], None] | None = None,
+        allow_skipped: bool = False,
     ) -> None:
         self.df = validate(df, require_origin=False)
         self.anchor = _as_anchor(anchor)
@@ -81,11 +84,15 @@ class Audit:
         unknown = [n for n in names if n not in registry]
         if unknown:
             raise InputError(f"unknown check(s) {unknown}; registered: {sorted(registry)}.")
+        if params is not None and not isinstance(params, Mapping):
+            raise InputError(f"params= maps check names to parameter overrides; got {type(params).__name__}.")
         params = dict(params or {})
         bad_params = [n for n in params if n not in registry]
         if bad_params:
             raise InputError(f"params for unknown check(s) {bad_params}; registered: {sorted(registry)}.")
-        self.checks: list[Check] = [self._configure(registry[n], params.get(n, {})) for n in names]
+        self.checks: list[Check] = [registry[n].configure(params.get(n, {})) for n in names]
+        self.requested = None if checks is None else tuple(names)
+        self.allow_skipped = allow_skipped
         self.seed = seed
         self.progress = progress
         self.context = Context(
@@ -109,16 +116,6 @@ class Audit:
             return None
         return embeddings[[r for r in rows if r is not None]]
 
-    @staticmethod
-    def _configure(check: Check, overrides: Mapping[str, Any]) -> Check:
-        if not overrides:
-            return check
-        allowed = {f.name for f in fields(check)}
-        unknown = sorted(set(overrides) - allowed)
-        if unknown:
-            raise InputError(f"check {check.name!r} has no parameter(s) {unknown}; it takes {sorted(allowed)}.")
-        return replace(check, **overrides)
-
     def run(self) -> AuditReport:
         results: dict[str, CheckResult] = {}
         timings: dict[str, float] = {}
@@ -136,6 +133,9 @@ class Audit:
             n_rows=self.df.height,
             anchor_sha256=self.anchor.manifest.get("set_sha256") if self.anchor else None,
             timings=timings,
+            requested=self.requested,
+            allow_skipped=self.allow_skipped,
+            renderer=RENDERER,
         )
 
 
@@ -156,163 +156,4 @@ def run_check(check: Check, ctx: Context) -> CheckResult:
         )
 
 
-class AuditReport:
-    """The results of an audit: `table` (one row per check), `results` (name -> CheckResult)."""
-
-    def __init__(
-        self,
-        results: dict[str, CheckResult],
-        *,
-        seed: int = 0,
-        data_sha256: str | None = None,
-        n_rows: int = 0,
-        anchor_sha256: str | None = None,
-        timings: dict[str, float] | None = None,
-    ) -> None:
-        self.results = results
-        self.seed = seed
-        self.data_sha256 = data_sha256
-        self.n_rows = n_rows
-        self.anchor_sha256 = anchor_sha256
-        self.timings = timings or {}
-        self.attachments: dict[str, Any] = {}
-
-    @property
-    def table(self) -> pl.DataFrame:
-        rows = [
-            {
-                "check": r.check,
-                "failure_mode": r.failure_mode,
-                "status": r.status,
-                "score": None if r.score is None or not math.isfinite(r.score) else float(r.score),
-                "threshold": None if r.threshold is None else float(r.threshold),
-                "summary": r.summary,
-                "score_meaning": r.score_meaning,
-                "evidence_rows": r.evidence.height,
-            }
-            for r in self.results.values()
-        ]
-        schema = {
-            "check": pl.String,
-            "failure_mode": pl.String,
-            "status": pl.String,
-            "score": pl.Float64,
-            "threshold": pl.Float64,
-            "summary": pl.String,
-            "score_meaning": pl.String,
-            "evidence_rows": pl.Int64,
-        }
-        return pl.DataFrame(rows, schema=schema)
-
-    def worst(self) -> str:
-        """The most severe status among the checks that ran and the attached evidence (`pass` when none
-        failed or warned)."""
-        ran = [r.status for r in self.results.values() if r.status != "skipped"]
-        ran += [a.status for a in self.attachments.values() if a.status != "skipped"]
-        return max(ran, key=lambda s: STATUS_ORDER[s], default="pass")
-
-    def failed(self, level: str = "fail") -> list[str]:
-        """Names of checks at or above `level` ('warn' or 'fail')."""
-        if level not in ("warn", "fail"):
-            raise InputError(f"level must be 'warn' or 'fail'; got {level!r}.")
-        failed = [n for n, r in self.results.items() if STATUS_ORDER[r.status] >= STATUS_ORDER[level]]
-        return failed + [k for k, a in self.attachments.items() if STATUS_ORDER[a.status] >= STATUS_ORDER[level]]
-
-    def by_failure_mode(self) -> dict[str, list[CheckResult]]:
-        out: dict[str, list[CheckResult]] = {m: [] for m in FAILURE_MODES + GUARDRAILS}
-        for r in self.results.values():
-            out[r.failure_mode].append(r)
-        return out
-
-    def attach(self, item: str, status: str, summary: str, details: dict[str, Any] | None = None) -> AuditReport:
-        """Attach evidence from outside the registered checks to a checklist item (e.g. 'calibration'
-        with the ECE of your model on real data). It shows in the report and counts in `worst()`."""
-        from workbench.report import make_attachment
-
-        self.attachments[item] = make_attachment(item, status, summary, details)
-        return self
-
-    def attach_diary(self, diary: Any, run_a: str | None = None, run_b: str | None = None) -> AuditReport:
-        """Attach a failure diary (`workbench.diary.Diary`): its entries and the comparison of two runs
-        (default: its last two). A run that made the diary worse fails the report."""
-        from workbench.report import diary_attachment
-
-        self.attachments["failure_diary"] = diary_attachment(diary, run_a, run_b)
-        return self
-
-    def to_dict(self) -> dict[str, Any]:
-        """The report as plain data following the shipped JSON schema (`workbench.report.load_schema()`)."""
-        from workbench.report import report_dict
-
-        return report_dict(self)
-
-    def to_json(self, path: str | Path) -> Path:
-        """Write the report as JSON (schema `workbench/static/audit_report.schema.json`; byte-identical for the
-        same data, anchor, checks and seed). Returns the path."""
-        from workbench.report import write_json
-
-        return write_json(self, path)
-
-    def to_html(self, path: str | Path) -> Path:
-        """Write one self-contained, offline HTML page: summary by failure mode, charts, the trust checklist,
-        every check with its evidence rows (no scripts, no network; every data text escaped). Returns the path."""
-        from workbench.report import write_html
-
-        return write_html(self, path)
-
-    def _html(self, full: bool = False) -> str:
-        colors = {"pass": "#1a7f37", "warn": "#9a6700", "fail": "#cf222e", "error": "#cf222e", "skipped": "#6e7781"}
-        rows = []
-        for r in self.results.values():
-            score = "" if r.score is None else f"{r.score:.4g}"
-            thr = "" if r.threshold is None else f"{r.threshold:.4g}"
-            rows.append(
-                f"<tr><td>{html.escape(r.check)}</td><td>{html.escape(r.failure_mode)}</td>"
-                f"<td style='color:{colors[r.status]};font-weight:600'>{r.status}</td>"
-                f"<td title='{html.escape(r.score_meaning, quote=True)}'>{score}</td><td>{thr}</td>"
-                f"<td>{html.escape(r.summary)}</td></tr>"
-            )
-        table = (
-            "<table class='wb-audit'><thead><tr><th>check</th><th>failure mode</th><th>status</th><th>score</th>"
-            "<th>threshold</th><th>summary</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table>"
-        )
-        if not full:
-            return table
-        sections = []
-        for r in self.results.values():
-            if r.evidence.height == 0:
-                continue
-            ev = r.evidence.head(EVIDENCE_ROWS_IN_REPORT)
-            head = "".join(f"<th>{html.escape(c)}</th>" for c in ev.columns)
-            body = "".join(
-                "<tr>" + "".join(f"<td>{html.escape('' if v is None else str(v))}</td>" for v in row) + "</tr>"
-                for row in ev.iter_rows()
-            )
-            sections.append(
-                f"<h3>{html.escape(r.check)}: {r.evidence.height} evidence row(s)</h3>"
-                f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
-            )
-        style = (
-            "body{font-family:system-ui,sans-serif;margin:2em;max-width:80em}table{border-collapse:collapse;"
-            "margin:1em 0}td,th{border:1px solid #d0d7de;padding:4px 8px;text-align:left;vertical-align:top;"
-            "white-space:pre-wrap;word-break:break-word}th{background:#f6f8fa}"
-        )
-        return (
-            "<!DOCTYPE html><html><head><meta charset='utf-8'>"
-            "<meta http-equiv='Content-Security-Policy' content=\"default-src 'none'; style-src 'unsafe-inline'\">"
-            f"<title>Synthetic data audit</title><style>{style}</style></head><body>"
-            f"<h1>Synthetic data audit</h1><p>{self.n_rows} rows; worst status: <b>{self.worst()}</b>; seed {self.seed}.</p>"
-            f"{table}<h2>Evidence</h2>{''.join(sections) or '<p>No evidence rows.</p>'}</body></html>"
-        )
-
-    def _repr_html_(self) -> str:
-        return self._html(full=False)
-
-    def __repr__(self) -> str:
-        counts: dict[str, int] = {}
-        for r in self.results.values():
-            counts[r.status] = counts.get(r.status, 0) + 1
-        return f"AuditReport({self.n_rows} rows, {counts})"
-
-
-__all__ = ["Audit", "AuditReport", "freeze_anchor", "run_check"]
+__all__ = ["Audit", "AuditReport", "freeze_anchor", "run_check"]  # AuditReport lives in workbench.results

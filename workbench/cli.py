@@ -2,7 +2,8 @@
 
 Exit codes (stable, for CI):
   0  clean: no check at or above the --fail-on level (or, for `diary compare`, the diary did not get worse)
-  1  a check failed at the chosen level (or the diary got worse)
+  1  a check failed at the chosen level, a check asked for by name (--checks) could not run, or no
+     check ran (unless --allow-skipped); for `diary compare`: the diary got worse
   2  bad input: a missing or unreadable file, a malformed column, a bad argument (one line says which)
   3  the workbench itself crashed (a bug: rerun with --debug for the traceback and report it)
 """
@@ -56,17 +57,36 @@ def _column_map(pairs: Sequence[str]) -> dict[str, str]:
     return out
 
 
-def _load(path: str, columns: Sequence[str], origin: str | None) -> Any:
-    from workbench.data import load
+def _params(pairs: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """`--param CHECK.NAME=VALUE` pairs as Audit(params=...); VALUE is JSON (5, 0.1, true, null) or text."""
+    out: dict[str, dict[str, Any]] = {}
+    for pair in pairs or ():
+        key, sep, raw = pair.partition("=")
+        check, dot, name = key.partition(".")
+        if not sep or not dot or not check or not name:
+            raise BadInput(f"--param takes CHECK.NAME=VALUE (e.g. --param coverage_illusion.k=10); got {pair!r}.")
+        try:
+            value = json.loads(raw)
+        except json.JSONDecodeError:
+            value = raw
+        out.setdefault(check.strip(), {})[name.strip()] = value
+    return out
+
+
+def _load(
+    path: str, columns: Sequence[str], origin: str | None, fmt: str | None = None, role: str | None = None
+) -> Any:
+    from workbench import formats
 
     p = Path(path)
     if not p.exists():
         raise BadInput(f"{path}: no such file; pass a CSV, TSV, Parquet, JSONL or JSON file of examples.")
-    if p.is_dir():
-        raise BadInput(f"{path} is a folder; pass a file of examples (CSV, TSV, Parquet, JSONL or JSON).")
     defaults = {"origin": origin} if origin else None
     mapping: dict[str, Any] = _column_map(columns)
-    return load(p, defaults=defaults, **mapping)
+    imported = formats.read(p, format=fmt, role=role, defaults=defaults, **mapping)
+    if imported.format not in formats.TABLE_FORMATS:  # say how a synthetic-data format was read
+        _say(f"data: {imported.describe()}")
+    return imported.frame
 
 
 # -- audit ------------------------------------------------------------------------------------
@@ -107,7 +127,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
     from workbench.audit import Audit
     from workbench.embed import Embedder
 
-    df = _load(args.data, args.column, args.origin)
+    df = _load(args.data, args.column, args.origin, args.format, args.role)
     checks = [c.strip() for c in args.checks.split(",") if c.strip()] if args.checks else None
     embeddings = None
     if args.embeddings:
@@ -120,7 +140,16 @@ def cmd_audit(args: argparse.Namespace) -> int:
     if args.anchor and not Path(args.anchor).is_dir():
         raise BadInput(f"--anchor {args.anchor}: no such folder; create one with `workbench freeze-anchor`.")
     embedder = None if embeddings is not None else Embedder(progress=False if args.quiet else None)
-    audit = Audit(df, anchor=args.anchor, embedder=embedder, embeddings=embeddings, checks=checks, seed=args.seed)
+    audit = Audit(
+        df,
+        anchor=args.anchor,
+        embedder=embedder,
+        embeddings=embeddings,
+        checks=checks,
+        params=_params(args.param),
+        seed=args.seed,
+        allow_skipped=args.allow_skipped,
+    )
     bar = _CheckBar(len(audit.checks), args.quiet)
     audit.progress = bar
     try:
@@ -136,17 +165,17 @@ def cmd_audit(args: argparse.Namespace) -> int:
             report.attach_diary(diary)
     out = Path(args.out)
     json_path, html_path = report.to_json(out / "audit.json"), report.to_html(out / "audit.html")
-    failed = report.failed(args.fail_on)
+    gate = report.gate(args.fail_on)
     if not args.quiet:
         _say(f"audited {report.n_rows} rows with {len(report.results)} checks (seed {args.seed}):")
         _say(_status_table(report))
         for key, a in report.attachments.items():
             _say(f"  {a.status:<7} {key}: {_one_line(a.summary)[:160]}")
     _say(f"report: {html_path}  (JSON: {json_path})")
-    if failed:
-        _say(f"gate FAILED at --fail-on {args.fail_on}: {', '.join(failed)}")
+    if not gate.passed:
+        _say(f"gate FAILED at --fail-on {args.fail_on}: {_one_line(gate.summary)}")
         return EXIT_FAILED
-    _say(f"gate passed at --fail-on {args.fail_on}: worst status {report.worst()}")
+    _say(f"gate passed at --fail-on {args.fail_on}: {_one_line(gate.summary)}")
     return EXIT_OK
 
 
@@ -158,7 +187,7 @@ def cmd_freeze_anchor(args: argparse.Namespace) -> int:
 
     from workbench.provenance import freeze_anchor
 
-    df = _load(args.data, args.column, args.origin)
+    df = _load(args.data, args.column, args.origin, args.format, args.role)
     rows = df.filter(pl.col("origin") == "real")
     if args.split:
         if "split" not in df.columns:
@@ -391,7 +420,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
 # -- parser -----------------------------------------------------------------------------------
 
 EPILOG = """\
-exit codes: 0 clean, 1 a check failed at the --fail-on level (or the diary got worse),
+exit codes: 0 clean, 1 a check failed at the --fail-on level, a check named in --checks could not
+            run (unless --allow-skipped), or the diary got worse,
             2 bad input (one line says what and how to fix it), 3 internal error (a bug).
 
 examples:
@@ -408,10 +438,17 @@ examples:
 
 
 def _add_data_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("data", metavar="DATA", help="examples: CSV, TSV, Parquet, JSONL (plain or chat) or JSON")
+    from workbench.formats import ALL_FORMATS
+
+    p.add_argument("data", metavar="DATA", help="examples: CSV, TSV, Parquet, JSONL or JSON (tables or any --format), "
+                   "or a dataset folder (Hugging Face save_to_disk, Argilla to_disk, distilabel Distiset)")  # fmt: skip
     p.add_argument("--column", action="append", default=[], metavar="NAME=SOURCE",
                    help="map a source column to a schema column, e.g. --column text=review (repeatable)")  # fmt: skip
     p.add_argument("--origin", choices=["real", "synthetic"], help="origin of rows whose file has no origin column")
+    p.add_argument("--format", choices=ALL_FORMATS, metavar="FORMAT",
+                   help="the data's format (default: recognised from its shape): " + ", ".join(ALL_FORMATS))  # fmt: skip
+    p.add_argument("--role", metavar="ROLE", default="assistant",
+                   help="chat data: whose turns become rows (default assistant; ShareGPT gpt is the same; human/user)")  # fmt: skip
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -430,11 +467,13 @@ def build_parser() -> argparse.ArgumentParser:
         "audit",
         help="run every check on DATA, write the report, exit 1 if a check fails",
         description="Run the registered checks on DATA, write audit.json and audit.html into --out, and exit 1 "
-        "when any check reaches the --fail-on level (a CI gate).",
+        "when any check reaches the --fail-on level, or a check named in --checks could not run (a CI gate).",
         epilog=textwrap.dedent("""\
             examples:
               workbench audit data.csv --anchor anchors/v1 --out report/
               workbench audit data.parquet --fail-on warn --embeddings cached.npy
+              workbench audit chats.jsonl --format sharegpt --role gpt --out report/   # one row per gpt turn
+              workbench audit data.csv --checks coverage_illusion --param coverage_illusion.k=10
               workbench audit data.csv --diary failure_diary.sqlite   # the diary's last two runs gate too
             """),
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -443,7 +482,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--anchor", metavar="DIR", help="a frozen anchor set (see freeze-anchor)")
     p.add_argument("--out", metavar="DIR", default="audit-report", help="where to write audit.json and audit.html")
     p.add_argument("--fail-on", choices=["warn", "fail"], default="fail", help="the status that fails the gate")
-    p.add_argument("--checks", metavar="A,B", help="run only these checks (comma-separated names)")
+    p.add_argument("--checks", metavar="A,B",
+                   help="run only these checks (comma-separated names); one that cannot run fails the gate")  # fmt: skip
+    p.add_argument("--allow-skipped", action="store_true",
+                   help="pass the gate even when checks asked for by name (or all checks) could not run")  # fmt: skip
+    p.add_argument("--param", action="append", default=[], metavar="CHECK.NAME=VALUE",
+                   help="override a check parameter, e.g. --param coverage_illusion.k=10 (repeatable; VALUE is "
+                   "read as JSON, else as text); a value out of range is bad input (exit 2)")  # fmt: skip
     p.add_argument("--embeddings", metavar="FILE.npy", help="precomputed embeddings aligned with DATA's rows")
     p.add_argument("--diary", metavar="PATH", help="attach a failure diary; its last two runs are compared")
     p.add_argument("--seed", type=int, default=0, help="seed for every random choice (default 0)")

@@ -306,17 +306,13 @@ def biased_labeler(
 
 # --- the tour's mixed data set -------------------------------------------------------------------
 
-TOUR_PLANTED = {
-    "provenance": "a 'vendor' batch of synthetic rows arrives without generator, version, prompt or sampling",
-    "artifacts": "template rows carry the TEMPLATE_TELLS",
-}
-
 
 def tour_dataset(
     *, seed: int = 0, n_real: int = 600, n_template: int = 200, n_markov: int = 200, n_vendor: int = 40
 ) -> pl.DataFrame:
     """A small mixed data set for the tour: real reviews (split into anchor, train and eval),
-    template and Markov synthetic reviews (train), and a vendor batch without provenance (train).
+    template (carrying the `TEMPLATE_TELLS`) and Markov synthetic reviews (train), and a vendor batch
+    without generator, version, prompt or sampling (train).
     """
     r = real(n_real, labels=LABELS, seed=seed)
     n_anchor, n_eval = n_real // 4, n_real // 4
@@ -451,3 +447,70 @@ def self_consuming_chain(
         fresh = [pool[i] for i in rng.choice(len(pool), size=n_real, replace=False)] if n_real else []
         training = own + fresh
     return validate(pl.concat(frames))
+
+
+# --- the bundled real-model corpus ---------------------------------------------------------------
+#
+# Written by the bundled SmolLM2-135M-Instruct (workbench.generate.LocalLM), not planted by hand:
+# `workbench/demo_data/build_llm_corpus.py` rebuilds it (seed, weights sha256 and library versions
+# in `smollm2_manifest.json`). Its failures are the model's own.
+
+LLM_FILES = {
+    "reviews": "smollm2_reviews.csv.gz",
+    "labels": "smollm2_labels.csv.gz",
+    "chain": "smollm2_chain.csv.gz",
+    "chain_mixed": "smollm2_chain_mixed.csv.gz",
+}
+
+
+@cache
+def _llm_frame(part: str) -> pl.DataFrame:
+    import gzip
+    import io
+
+    if part not in LLM_FILES:
+        raise ValueError(f"unknown part {part!r}; choose from {sorted(LLM_FILES)}")
+    raw = resources.files("workbench.demo_data").joinpath(LLM_FILES[part]).read_bytes()
+    return pl.read_csv(io.BytesIO(gzip.decompress(raw)), infer_schema_length=None)
+
+
+def llm_manifest() -> dict:
+    """How the real-model corpus was made: seed, generator_version (weights sha256), sizes, versions."""
+    return json.loads(resources.files("workbench.demo_data").joinpath("smollm2_manifest.json").read_text())
+
+
+def llm_reviews(*, temperature: float | None = None, template: str | None = None) -> pl.DataFrame:
+    """SmolLM2-written movie reviews, label-conditioned (`label` fresh/rotten), from several prompt
+    templates (`prompt_id` names them) and temperatures (in `sampling`), provenance on every row."""
+    df = _llm_frame("reviews")
+    df = df.with_columns(temperature=pl.col("sampling").str.json_path_match("$.temperature").cast(pl.Float64))
+    if temperature is not None:
+        df = df.filter(pl.col("temperature") == temperature)
+    if template is not None:
+        df = df.filter(pl.col("prompt_id").str.starts_with(template))
+    return validate(df)
+
+
+def llm_labels() -> pl.DataFrame:
+    """SmolLM2's zero-shot labels on bundled Rotten Tomatoes snippets: the real rows with the model's
+    `label`, `label_confidence`, `label_source` and the true label as `reference_label`."""
+    labels = _llm_frame("labels")
+    rows = real().select("id", "text", "origin", "source", "movie")
+    return validate(rows.join(labels, on="id", how="inner"))
+
+
+def llm_chain(variant: str = "model-only") -> pl.DataFrame:
+    """A self-consuming chain: generation g (column `generation`) is few-shot prompted with samples
+    of generation g-1; generation 0 with real anchor rows (`llm_chain_anchor()`). `variant`
+    "model-only" or "real-mixed" (half of every prompt's examples are real anchor rows)."""
+    part = {"model-only": "chain", "real-mixed": "chain_mixed"}.get(variant)
+    if part is None:
+        raise ValueError(f"unknown variant {variant!r}; choose 'model-only' or 'real-mixed'")
+    return validate(_llm_frame(part))
+
+
+def llm_chain_anchor() -> pl.DataFrame:
+    """The real rows generation 0 of `llm_chain` was prompted with (the chain's frozen anchor set)."""
+    m = llm_manifest()
+    n = max(int(m["sizes"]["chain_rows"]), 50)
+    return real(n, labels=LABELS, seed=int(m["seed"]) + 1).with_columns(split=pl.lit("anchor"))

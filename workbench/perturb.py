@@ -42,9 +42,9 @@ import numpy as np
 import polars as pl
 
 from workbench import lexicon
-from workbench.data import _as_polars, _missing_message, stable_ids
 from workbench.errors import InputError, SchemaError
 from workbench.model import as_model
+from workbench.schema import _as_polars, _missing_message, stable_ids
 from workbench.stats import mean_interval, wilson_interval
 
 if TYPE_CHECKING:

@@ -1,4 +1,8 @@
-"""The audit report as files: a versioned JSON document and one self-contained, offline HTML page.
+"""The one renderer of an audit report: a versioned JSON document and one self-contained, offline HTML page.
+
+What is rendered (`AuditReport`, `CheckResult`, attachments, the trust checklist) is data in
+`workbench.results`; this module only turns it into documents and files (`RENDERER` is what `Audit`
+hands every report, so `report.to_json`/`to_html`/notebook display all come here).
 
 `AuditReport.to_json(path)` writes `report_dict(report)`, which follows the JSON schema shipped
 in the package (`workbench/static/audit_report.schema.json`, `load_schema()`; `validate_document`
@@ -10,12 +14,9 @@ evidence rows, and the trust checklist with each item marked by the evidence tha
 The page holds no script and declares a content security policy that forbids scripts and every
 network request; every piece of data text is HTML-escaped.
 
-The checklist (`CHECKLIST`) follows the seed's advice for trusting synthetic data: provenance on
-every example, a frozen real anchor set, contamination checked, coverage and tails audited,
-diversity compared with real data, labels spot-checked by people, brittleness tested under
-perturbation, calibration measured, and a failure diary kept. Items no registered check covers
-(calibration, the diary) are satisfied by evidence attached with `AuditReport.attach()` or
-`AuditReport.attach_diary()`.
+The checklist (`workbench.results.CHECKLIST`) is marked item by item by the evidence behind it
+(`checklist(report)`): checks of its failure modes and attachments (`AuditReport.attach()`,
+`AuditReport.attach_diary()`) for the items no registered check covers.
 """
 
 from __future__ import annotations
@@ -24,157 +25,29 @@ import base64
 import html
 import json
 import math
-from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
-from workbench.checks.base import FAILURE_MODES, GUARDRAILS, STATUS_ORDER
 from workbench.errors import InputError
-
-if TYPE_CHECKING:
-    from workbench.audit import AuditReport
-    from workbench.diary import Diary
+from workbench.results import (
+    CHECKLIST,
+    EVIDENCE_ROWS,
+    FAILURE_MODES,
+    GUARDRAILS,
+    Attachment,
+    AuditReport,
+    Renderer,
+    status_counts,
+    worst_status,
+)
 
 SCHEMA_NAME = "workbench.audit_report"
 SCHEMA_VERSION = 1
 SCHEMA_FILE = "audit_report.schema.json"
-EVIDENCE_ROWS = 50
-STATUSES = ("pass", "warn", "fail", "error", "skipped")
-
-
-@dataclass(frozen=True)
-class ChecklistItem:
-    """One item of the trust checklist: which failure modes' checks (or attachments) bear on it."""
-
-    key: str
-    item: str
-    failure_modes: tuple[str, ...] = ()
-    how: str = ""
-
-
-CHECKLIST: tuple[ChecklistItem, ...] = (
-    ChecklistItem(
-        "provenance",
-        "Provenance recorded on every example",
-        ("provenance",),
-        "the provenance check passes: origin on every row; generator, version, prompt and sampling on synthetic rows",
-    ),
-    ChecklistItem(
-        "anchor",
-        "A frozen real anchor set, unchanged and kept out of training",
-        ("anchor",),
-        "audit with an anchor set (workbench freeze-anchor, then --anchor DIR) and anchor_integrity passes",
-    ),
-    ChecklistItem(
-        "contamination",
-        "Contamination checked: no exact, near or semantic copies across splits",
-        ("contamination",),
-        "a split column (train/eval/...) so the contamination check can run, and it passes",
-    ),
-    ChecklistItem(
-        "coverage",
-        "Coverage and tails audited against real data",
-        ("coverage_illusion",),
-        "real and synthetic rows with embeddings, so the coverage checks run, and they pass",
-    ),
-    ChecklistItem(
-        "diversity",
-        "Diversity compared with real data",
-        ("over_regularization",),
-        "real and synthetic rows, so the diversity (over-regularization) checks run, and they pass",
-    ),
-    ChecklistItem(
-        "label_spot_checks",
-        "Synthetic labels spot-checked by people",
-        ("label_bias",),
-        "human verdicts exported into reference_label (workbench.spotcheck), so the label checks run, and they pass",
-    ),
-    ChecklistItem(
-        "brittleness",
-        "Brittleness tested: shortcuts and perturbations",
-        ("artifact_learning",),
-        "labelled real and synthetic rows, so the artifact and perturbation checks run; or attach a "
-        "workbench.perturb.sensitivity result with report.attach('brittleness', ...)",
-    ),
-    ChecklistItem(
-        "calibration",
-        "Calibration of the model measured on real data",
-        (),
-        "attach a calibration result: report.attach('calibration', status, summary, details) with the ECE "
-        "from workbench.calibration on real held-out data",
-    ),
-    ChecklistItem(
-        "failure_diary",
-        "A failure diary kept and re-run on every model",
-        (),
-        "attach the diary: report.attach_diary(Diary(path)) or `workbench audit --diary PATH`",
-    ),
-)
-CHECKLIST_KEYS = tuple(c.key for c in CHECKLIST)
-
-
-@dataclass
-class Attachment:
-    """Evidence for the report from outside the registered checks (diary, calibration, ...)."""
-
-    status: str
-    summary: str
-    details: dict[str, Any] = field(default_factory=dict)
-
-
-def make_attachment(key: str, status: str, summary: str, details: dict[str, Any] | None = None) -> Attachment:
-    if key not in CHECKLIST_KEYS:
-        raise InputError(f"attachments are keyed by a checklist item, one of {CHECKLIST_KEYS}; got {key!r}.")
-    if status not in STATUSES:
-        raise InputError(f"status must be one of {STATUSES}; got {status!r}.")
-    if not isinstance(summary, str) or not summary:
-        raise InputError("an attachment needs a summary: one sentence saying what the evidence shows.")
-    return Attachment(status, summary, dict(details or {}))
-
-
-def diary_attachment(diary: Diary, run_a: str | None = None, run_b: str | None = None) -> Attachment:
-    """Sum up a failure diary for the report: entries by severity and the comparison of two runs
-    (by default its last two). `fail` when the later run made the diary worse, `warn` when some
-    entries broke or the diary was never evaluated twice, `pass` otherwise."""
-    entries = diary.entries()
-    runs = diary.runs()
-    by_severity = {s: int((entries["severity"] == s).sum()) for s in ("low", "medium", "high", "critical")}
-    details: dict[str, Any] = {"path": Path(diary.path).name, "entries": entries.height, "by_severity": by_severity}
-    details["runs"] = runs["run"].to_list()
-    if entries.height == 0:
-        return Attachment("warn", "The failure diary is empty: record the most damaging errors found.", details)
-    if run_a is None and run_b is None:
-        if runs.height < 2:
-            n = runs.height
-            return Attachment(
-                "warn",
-                f"The failure diary holds {entries.height} entries but {'no run' if n == 0 else 'one run'} was evaluated "
-                "on it; evaluate every candidate model (Diary.evaluate) and compare it with the last one.",
-                details,
-            )
-        run_a, run_b = runs["run"][-2], runs["run"][-1]
-    if run_a is None or run_b is None:
-        raise InputError("pass both run_a and run_b, or neither (then the diary's last two runs are compared).")
-    cmp = diary.compare(run_a, run_b)
-    details |= {
-        "run_a": run_a,
-        "run_b": run_b,
-        "counts": cmp.counts,
-        "headline_a": cmp.headline_a,
-        "headline_b": cmp.headline_b,
-        "headline_name": cmp.headline_name,
-        "broken": [
-            {"entry_id": r["entry_id"], "severity": r["severity"], "input": r["input"], "expected": r["expected"],
-             "observed": r["observed_b"]}
-            for r in cmp.broken.head(EVIDENCE_ROWS).iter_rows(named=True)
-        ],
-    }  # fmt: skip
-    status = "fail" if cmp.diary_worse else ("warn" if cmp.n_broken else "pass")
-    return Attachment(status, f"{entries.height} diary entries. {cmp.verdict}", details)
 
 
 # -- JSON ---------------------------------------------------------------------------------------
@@ -203,11 +76,6 @@ def _json_value(v: Any) -> Any:
     return str(v)
 
 
-def _worst(statuses: list[str]) -> str:
-    ran = [s for s in statuses if s != "skipped"]
-    return max(ran, key=lambda s: (STATUS_ORDER[s], s == "fail"), default="pass")
-
-
 def summary_rows(report: AuditReport) -> list[dict[str, Any]]:
     """One row per failure mode and guardrail: worst status of its checks that ran, and which ran."""
     rows = []
@@ -218,7 +86,7 @@ def summary_rows(report: AuditReport) -> list[dict[str, Any]]:
             {
                 "failure_mode": mode,
                 "kind": "guardrail" if mode in GUARDRAILS else "failure_mode",
-                "status": _worst([r.status for r in ran]) if ran else "skipped",
+                "status": worst_status([r.status for r in ran]),
                 "checks": [r.check for r in results],
                 "ran": len(ran),
             }
@@ -228,7 +96,7 @@ def summary_rows(report: AuditReport) -> list[dict[str, Any]]:
 
 def checklist(report: AuditReport) -> list[dict[str, Any]]:
     """Each checklist item with its status and the evidence (checks, attachments) behind it."""
-    attachments: dict[str, Attachment] = getattr(report, "attachments", {})
+    attachments: dict[str, Attachment] = report.attachments
     out = []
     for item in CHECKLIST:
         evidence = [
@@ -254,7 +122,7 @@ def report_dict(report: AuditReport) -> dict[str, Any]:
     """The report as plain data following schema version 1 (see the module docstring)."""
     from workbench import __version__
 
-    attachments: dict[str, Attachment] = getattr(report, "attachments", {})
+    attachments: dict[str, Attachment] = report.attachments
     checks = []
     for r in report.results.values():
         ev = r.evidence.head(EVIDENCE_ROWS)
@@ -273,15 +141,14 @@ def report_dict(report: AuditReport) -> dict[str, Any]:
                 "evidence": [_json_value(row) for row in ev.to_dicts()],
             }
         )
-    statuses = [r.status for r in report.results.values()]
     return {
         "schema": SCHEMA_NAME,
         "version": SCHEMA_VERSION,
         "generator": {"name": "synthetic-data-workbench", "version": __version__},
         "seed": int(report.seed),
         "data": {"n_rows": report.n_rows, "set_sha256": report.data_sha256, "anchor_sha256": report.anchor_sha256},
-        "worst_status": _worst(statuses + [a.status for a in attachments.values()]),
-        "status_counts": {s: statuses.count(s) for s in STATUSES},
+        "worst_status": report.worst(),
+        "status_counts": status_counts(report.results),
         "summary": summary_rows(report),
         "checks": checks,
         "checklist": checklist(report),
@@ -496,6 +363,20 @@ def render_html(report: AuditReport, *, charts: bool = True) -> str:
     return "".join(parts)
 
 
+def table_html(report: AuditReport) -> str:
+    """One table of every check (status, score, threshold, summary): how a report shows in a notebook."""
+    rows = "".join(
+        f"<tr><td>{_e(r.check)}</td><td>{_e(r.failure_mode)}</td><td>{_badge(r.status)}</td>"
+        f"<td title='{_e(r.score_meaning)}'>{_num(r.score)}</td><td>{_num(r.threshold)}</td><td>{_e(r.summary)}</td></tr>"
+        for r in report.results.values()
+    )
+    return (
+        f"<p>{report.n_rows} rows; worst status {_badge(report.worst())}; seed {report.seed}.</p>"
+        "<table class='wb-audit'><thead><tr><th>check</th><th>failure mode</th><th>status</th><th>score</th>"
+        f"<th>threshold</th><th>summary</th></tr></thead><tbody>{rows}</tbody></table>"
+    )
+
+
 def write_json(report: AuditReport, path: str | Path) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -510,16 +391,19 @@ def write_html(report: AuditReport, path: str | Path) -> Path:
     return path
 
 
+RENDERER = Renderer(document=report_dict, write_json=write_json, write_html=write_html, table_html=table_html)
+
 __all__ = [
-    "CHECKLIST",
+    "RENDERER",
     "SCHEMA_VERSION",
-    "Attachment",
     "checklist",
-    "diary_attachment",
     "load_schema",
     "render_html",
     "report_dict",
     "summary_rows",
+    "table_html",
     "to_json_text",
     "validate_document",
+    "write_html",
+    "write_json",
 ]

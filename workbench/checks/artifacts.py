@@ -37,7 +37,7 @@ import polars as pl
 from scipy import sparse, stats
 
 from workbench.checks import register
-from workbench.checks.base import Check, CheckResult, Context
+from workbench.checks.base import Check, CheckResult, Context, param
 from workbench.errors import InputError
 from workbench.stats import (
     Z95,
@@ -667,11 +667,11 @@ class OriginTellsCheck(Check):
     requires_origins = ("real", "synthetic")
     min_rows = 40
     min_rows_per_origin = 20
-    fail_auc: float = 0.8
-    folds: int = 2
-    repeats: int = 5
-    top_k: int = 5
-    max_rows_per_origin: int = 2000
+    fail_auc: float = param(0.8, ge=0.5, le=1)
+    folds: int = param(2, ge=2, le=20)
+    repeats: int = param(5, ge=1, le=100)
+    top_k: int = param(5, ge=1, le=1000)
+    max_rows_per_origin: int = param(2000, ge=20, le=1_000_000)
 
     def run(self, ctx: Context) -> CheckResult:
         r = origin_test(
@@ -732,10 +732,10 @@ class LabelShortcutCheck(Check):
     requires_origins = ("synthetic",)
     min_rows = 20
     min_rows_per_origin = 20
-    fail_auc: float = 0.8
-    folds: int = 2
-    repeats: int = 5
-    top_k: int = 5
+    fail_auc: float = param(0.8, ge=0.5, le=1)
+    folds: int = param(2, ge=2, le=20)
+    repeats: int = param(5, ge=1, le=100)
+    top_k: int = param(5, ge=1, le=1000)
 
     def run(self, ctx: Context) -> CheckResult:
         r = label_shortcut_test(ctx.df, seed=ctx.seed, folds=self.folds, repeats=self.repeats, top_k=self.top_k)
@@ -787,9 +787,9 @@ class TokenLabelSkewCheck(Check):
     requires_origins = ("synthetic",)
     min_rows = 20
     min_rows_per_origin = 20
-    alpha: float = 0.01
-    min_count: int = 10
-    fail_share: float = 0.25
+    alpha: float = param(0.01, ge=1e-10, lt=1)
+    min_count: int = param(10, ge=1, le=1_000_000)
+    fail_share: float = param(0.25, ge=0, le=1)
 
     def run(self, ctx: Context) -> CheckResult:
         r = token_label_stats(ctx.df, alpha=self.alpha, min_count=self.min_count)
@@ -858,9 +858,9 @@ class ScoreVanishesCheck(Check):
     requires_origins = ("real", "synthetic")
     min_rows = 40
     min_rows_per_origin = 20
-    fail_gap: float = 0.10
-    strength: float = 0.5
-    folds: int = 5
+    fail_gap: float = param(0.10, ge=0, le=1)
+    strength: float = param(0.5, ge=0, le=1)
+    folds: int = param(5, ge=2, le=20)
 
     def run(self, ctx: Context) -> CheckResult:
         r = paraphrase_test(ctx.df, seed=ctx.seed, folds=self.folds, strength=self.strength)

@@ -1,71 +1,153 @@
-"""The shape every check shares: a `Check` declares its inputs and thresholds; `run` gives a `CheckResult`.
+"""The shape every check shares: a `Check` declares its inputs and thresholds; `run` gives a `CheckResult`
+(defined in `workbench.results`, re-exported here).
 
 A check never raises for missing inputs: `Audit` asks `missing_inputs()` first and records a
 `skipped` result with the reason. Thresholds are dataclass fields with defaults, so a user overrides
 them with `Audit(..., params={"check_name": {"threshold": 0.3}})`.
+
+Parameters are validated where they are declared (scikit-learn's `_param_validation`, in small):
+each field's annotation gives its type (`bool`, `int`, `float`, `str`, optionally `| None`) and
+`param(default, ge=, gt=, le=, lt=, choices=)` its range. Every construction of a check, so every
+`Audit(params=...)`, checks them before anything runs and raises an `InputError` that names the
+check, the parameter, what it accepts and its default; unknown names are refused the same way.
 """
 
 from __future__ import annotations
 
+import math
+import types
+import typing
 from abc import ABC, abstractmethod
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import MISSING, Field, dataclass, field, fields, replace
+from functools import cache
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import polars as pl
 
+from workbench.errors import InputError
+
+# re-exported: a check module imports what it builds from here (the definitions live in results)
+from workbench.results import FAILURE_MODES, GUARDRAILS, STATUS_ORDER, STATUSES, CheckResult, Status
+
 if TYPE_CHECKING:
     from workbench.embed import Embedder
     from workbench.provenance import AnchorSet
 
-FAILURE_MODES = (
-    "artifact_learning",
-    "coverage_illusion",
-    "contamination",
-    "over_regularization",
-    "label_bias",
-    "feedback_amplification",
-)
-GUARDRAILS = ("provenance", "anchor")
-STATUSES = ("pass", "warn", "fail", "skipped", "error")
-Status = str  # one of STATUSES; checked at run time in CheckResult
-STATUS_ORDER = {"pass": 0, "skipped": 0, "warn": 1, "fail": 2, "error": 2}
+
+# -- parameters -----------------------------------------------------------------------------------
+
+_BOUNDS = (("ge", ">="), ("gt", ">"), ("le", "<="), ("lt", "<"))
+_KINDS = {bool: "true or false", int: "an integer", float: "a finite number", str: "a string"}
 
 
-def _empty_evidence() -> pl.DataFrame:
-    return pl.DataFrame(schema={"id": pl.String, "text": pl.String})
+def param(
+    default: Any,
+    *,
+    ge: float | None = None,
+    gt: float | None = None,
+    le: float | None = None,
+    lt: float | None = None,
+    choices: tuple[Any, ...] | None = None,
+) -> Any:
+    """A check parameter with its default and the range it accepts (`ge` >=, `gt` >, `le` <=, `lt` <,
+    or one of `choices`); its type is the field's annotation. `k: int = param(5, ge=1)`."""
+    bounds = {"ge": ge, "gt": gt, "le": le, "lt": lt, "choices": choices}
+    return field(default=default, metadata={"param": {k: v for k, v in bounds.items() if v is not None}})
 
 
-@dataclass
-class CheckResult:
-    """What one check found.
+@dataclass(frozen=True)
+class ParamSpec:
+    """What one parameter accepts: its types (from the annotation), bounds and choices (from `param`)."""
 
-    `score` is the headline number, `score_meaning` says what it measures and in which direction it
-    is bad, `threshold` is where the status changes. `evidence` holds the rows that show the problem
-    (always with `id` and `text`), `details` any further numbers (JSON-serialisable).
-    """
+    name: str
+    default: Any
+    kinds: tuple[type, ...]
+    optional: bool
+    bounds: Mapping[str, Any]
 
-    check: str
-    failure_mode: str
-    status: Status
-    summary: str
-    score: float | None = None
-    score_meaning: str = ""
-    threshold: float | None = None
-    evidence: pl.DataFrame = field(default_factory=_empty_evidence)
-    details: dict[str, Any] = field(default_factory=dict)
+    @property
+    def accepts(self) -> str:
+        """What the parameter accepts, in words: 'an integer >= 1', 'a finite number > 0 and < 1'."""
+        if "choices" in self.bounds:
+            text = "one of " + ", ".join(repr(c) for c in self.bounds["choices"])
+        else:
+            text = " or ".join(_KINDS[k] for k in self.kinds if not (k is int and float in self.kinds))
+            limits = [f"{op} {_number(self.bounds[b])}" for b, op in _BOUNDS if b in self.bounds]
+            if limits:
+                text += " " + " and ".join(limits)
+        return text + (", or None" if self.optional else "")
 
-    def __post_init__(self) -> None:
-        if self.failure_mode not in FAILURE_MODES + GUARDRAILS:
-            raise ValueError(f"unknown failure_mode {self.failure_mode!r}")
-        if self.status not in STATUS_ORDER:
-            raise ValueError(f"unknown status {self.status!r}")
-        if "id" not in self.evidence.columns:
-            raise ValueError(f"evidence of {self.check!r} must have an 'id' column")
+    def check(self, owner: str, value: Any) -> Any:
+        """`value` as this parameter's type (an int for an int field, a float for a float field), or an
+        `InputError` naming `owner`, the parameter, what it accepts and its default."""
+        out = self._coerce(value)
+        if out is _INVALID:
+            raise InputError(
+                f"{owner}: parameter {self.name!r} takes {self.accepts} (default {self.default!r}); "
+                f"got {value!r} ({type(value).__name__})."
+            )
+        return out
 
-    def _repr_markdown_(self) -> str:
-        score = "" if self.score is None else f" score={self.score:.4g}"
-        return f"**{self.check}** ({self.failure_mode}): `{self.status}`{score}. {self.summary}"
+    def _coerce(self, value: Any) -> Any:
+        if value is None:
+            return None if self.optional else _INVALID
+        out: Any = _INVALID
+        if isinstance(value, (bool, np.bool_)):
+            out = bool(value) if bool in self.kinds else _INVALID
+        elif isinstance(value, (int, np.integer)) and int in self.kinds:
+            out = int(value)
+        elif isinstance(value, (int, np.integer, float, np.floating)) and float in self.kinds:
+            try:
+                out = float(value)
+            except OverflowError:  # an int beyond any float
+                return _INVALID
+            out = out if math.isfinite(out) else _INVALID
+        elif isinstance(value, str) and str in self.kinds:
+            out = value
+        if out is _INVALID:
+            return out
+        if "choices" in self.bounds and out not in self.bounds["choices"]:
+            return _INVALID
+        if not isinstance(out, bool) and isinstance(out, (int, float)):
+            b = self.bounds
+            if (
+                ("ge" in b and not out >= b["ge"])
+                or ("gt" in b and not out > b["gt"])
+                or ("le" in b and not out <= b["le"])
+                or ("lt" in b and not out < b["lt"])
+            ):
+                return _INVALID
+        return out
+
+
+_INVALID = object()
+
+
+def _number(v: float) -> str:
+    return str(int(v)) if float(v).is_integer() else repr(float(v))
+
+
+def _spec(cls: type, f: Field[Any], annotation: Any) -> ParamSpec:
+    args = typing.get_args(annotation) if typing.get_origin(annotation) in (typing.Union, types.UnionType) else ()
+    members = args or (annotation,)
+    optional = type(None) in members
+    kinds = tuple(m for m in members if m is not type(None))
+    if not kinds or any(k not in _KINDS for k in kinds):
+        raise TypeError(
+            f"{cls.__name__}.{f.name}: declare a check parameter as bool, int, float or str (optionally | None); "
+            f"got {annotation!r}."
+        )
+    default = f.default if f.default is not MISSING else None
+    return ParamSpec(f.name, default, kinds, optional, dict(f.metadata.get("param", {})))
+
+
+@cache
+def param_specs(cls: type) -> dict[str, ParamSpec]:
+    """Every parameter of the check class `cls` by name (its dataclass fields)."""
+    hints = typing.get_type_hints(cls)
+    return {f.name: _spec(cls, f, hints[f.name]) for f in fields(cls)}
 
 
 class Context:
@@ -143,6 +225,30 @@ class Check(ABC):
     min_rows: ClassVar[int] = 1
     min_rows_per_origin: ClassVar[int] = 1
 
+    def __post_init__(self) -> None:
+        # every construction validates (a subclass defining __post_init__ must call this one)
+        for name, spec in param_specs(type(self)).items():
+            object.__setattr__(self, name, spec.check(self.name, getattr(self, name)))
+
+    @classmethod
+    def params(cls) -> dict[str, ParamSpec]:
+        """The check's parameters: name -> what it accepts and its default."""
+        return dict(param_specs(cls))
+
+    def configure(self, overrides: Mapping[str, Any]) -> Check:
+        """A copy of this check with `overrides` applied, each validated (`InputError` otherwise)."""
+        if not isinstance(overrides, Mapping):
+            raise InputError(
+                f"params for check {self.name!r} must be a mapping of parameter names to values, e.g. "
+                f"{{{self.name!r}: {{'alpha': 0.01}}}}; got {type(overrides).__name__}."
+            )
+        specs = self.params()
+        unknown = sorted(set(overrides) - set(specs))
+        if unknown:
+            takes = ", ".join(f"{n} (default {s.default!r})" for n, s in specs.items()) or "no parameters"
+            raise InputError(f"check {self.name!r} has no parameter(s) {unknown}; it takes {takes}.")
+        return replace(self, **overrides) if overrides else self
+
     def missing_inputs(self, ctx: Context) -> str | None:
         """Why this check cannot run on `ctx`, or None when it can."""
         df = ctx.df
@@ -171,3 +277,18 @@ class Check(ABC):
     def result(self, status: Status, summary: str, **kwargs: Any) -> CheckResult:
         """A `CheckResult` already carrying this check's name and failure mode."""
         return CheckResult(check=self.name, failure_mode=self.failure_mode, status=status, summary=summary, **kwargs)
+
+
+__all__ = [
+    "FAILURE_MODES",
+    "GUARDRAILS",
+    "STATUSES",
+    "STATUS_ORDER",
+    "Check",
+    "CheckResult",
+    "Context",
+    "ParamSpec",
+    "Status",
+    "param",
+    "param_specs",
+]

@@ -47,7 +47,7 @@ import numpy as np
 import polars as pl
 
 from workbench.checks import register
-from workbench.checks.base import Check, CheckResult, Context, Status
+from workbench.checks.base import Check, CheckResult, Context, Status, param
 from workbench.data import HELD_OUT_SPLITS, TRAINING_SPLITS, stable_ids
 from workbench.errors import InputError, SchemaError, WorkbenchWarning
 
@@ -1086,16 +1086,16 @@ class ContaminationCheck(Check):
     description = "held-out (eval/anchor) rows leaked into training splits: exact, near, 13-gram overlap, semantic"
     requires_columns = ("split",)
     min_rows = 2
-    threshold: float = 0.5
-    shingle_size: int = 3
-    num_perm: int = 128
-    ngram_n: int = 13
-    overlap_fail: float = 0.8
-    overlap_warn: float = 0.2
-    boilerplate_n: int = BOILERPLATE_N
-    max_leak_copies: int = MAX_LEAK_COPIES
-    boilerplate_share: float = BOILERPLATE_SHARE
-    semantic_threshold: float = 0.9
+    threshold: float = param(0.5, gt=0, le=1)
+    shingle_size: int = param(3, ge=1, le=100)
+    num_perm: int = param(128, ge=1, le=1024)
+    ngram_n: int = param(13, ge=1, le=100)
+    overlap_fail: float = param(0.8, gt=0, le=1)
+    overlap_warn: float = param(0.2, gt=0, le=1)
+    boilerplate_n: int = param(BOILERPLATE_N, ge=1, le=100)
+    max_leak_copies: int = param(MAX_LEAK_COPIES, ge=2, le=1_000_000)
+    boilerplate_share: float = param(BOILERPLATE_SHARE, gt=0, le=1)
+    semantic_threshold: float = param(0.9, gt=0, le=1)
     semantic: bool = True
 
     def _own_text_embeddings(

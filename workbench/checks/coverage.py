@@ -32,7 +32,7 @@ import numpy as np
 import polars as pl
 
 from workbench.checks import register
-from workbench.checks.base import Check, CheckResult, Context
+from workbench.checks.base import Check, CheckResult, Context, param
 from workbench.errors import InputError, WorkbenchWarning
 from workbench.prdc import DEFAULT_MEMORY_MB, PRDCResult, check_inputs, expected_coverage, prdc, prdc_result
 from workbench.stats import holm, two_proportion_p
@@ -370,6 +370,12 @@ def tail_audit(
 # --- the registered check ------------------------------------------------------------------------
 
 
+# the evidence `reason` of a real row: three different findings
+REASON_UNCOVERED_CLUSTER = "in an essentially uncovered cluster"
+REASON_UNDER_REPRESENTED_CLUSTER = "in an under-represented cluster"
+REASON_UNCOVERED_ROW = "uncovered"
+
+
 @dataclass
 class CoverageIllusionCheck(Check):
     """Synthetic data that covers the real distribution on average but misses parts of it.
@@ -381,14 +387,20 @@ class CoverageIllusionCheck(Check):
 
     - overall coverage is below `fail_ratio` of the reference, or
     - a cluster holding at least `min_cluster_share` of the real data (and `min_cluster_rows`
-      rows) is essentially uncovered: its coverage is below `cluster_fail_ratio` of the reference
+      rows) is *essentially uncovered*: its coverage is below `cluster_fail_ratio` of the reference
       (each real point is uncovered with probability 2^-k under the same distribution, so half of
-      a ten-row cluster uncovered has odds below one in a million), or it holds less than
-      `min_representation` of its share of synthetic rows with a Holm-adjusted one-sided
-      two-proportion test (NDB, Richardson & Weiss 2018) below `alpha`.
+      a ten-row cluster uncovered has odds below one in a million), or
+    - such a cluster is *under-represented*: covered, but holding less than `min_representation`
+      of its share of synthetic rows with a Holm-adjusted one-sided two-proportion test (NDB,
+      Richardson & Weiss 2018) below `alpha`.
+
+    The two are different findings, named apart in the summary, in the evidence `reason` and in
+    `details` (`uncovered_clusters`, `under_represented_clusters`): an uncovered cluster has no
+    synthetic examples near its real rows; an under-represented one has them, too few.
 
     Warns when overall coverage is below `warn_ratio` of the reference. Score: the coverage.
-    Evidence: the real rows of the failing clusters, then every other uncovered real row.
+    Evidence: the real rows of the failing clusters (uncovered ones first), then every other
+    uncovered real row.
     """
 
     name = "coverage_illusion"
@@ -397,15 +409,15 @@ class CoverageIllusionCheck(Check):
     requires_embeddings = True
     min_rows = 0
 
-    k: int = 5
-    n_clusters: int | None = None
-    warn_ratio: float = 0.9
-    fail_ratio: float = 0.75
-    cluster_fail_ratio: float = 0.5
-    min_representation: float = 0.5
-    alpha: float = 0.05
-    min_cluster_share: float = 0.01
-    min_cluster_rows: int = 10
+    k: int = param(5, ge=1, le=1000)
+    n_clusters: int | None = param(None, ge=1, le=10_000)
+    warn_ratio: float = param(0.9, ge=0, le=1)
+    fail_ratio: float = param(0.75, ge=0, le=1)
+    cluster_fail_ratio: float = param(0.5, ge=0, le=1)
+    min_representation: float = param(0.5, ge=0, le=1)
+    alpha: float = param(0.05, ge=1e-10, lt=1)
+    min_cluster_share: float = param(0.01, ge=0, le=1)
+    min_cluster_rows: int = param(10, ge=1, le=1_000_000)
 
     def _real(self, ctx: Context) -> tuple[pl.DataFrame, str]:
         if ctx.anchor is not None:
@@ -445,9 +457,10 @@ class CoverageIllusionCheck(Check):
         )
         uncovered_c = pl.col("coverage") < self.cluster_fail_ratio * expected
         missing_c = (pl.col("representation") < self.min_representation) & (pl.col("p_under") < self.alpha)
-        gaps = meaningful.filter(uncovered_c | missing_c.fill_null(False))
+        uncovered = meaningful.filter(uncovered_c)
+        under = meaningful.filter(~uncovered_c & missing_c.fill_null(False))
         notes = []
-        if res.coverage < self.fail_ratio * expected or gaps.height:
+        if res.coverage < self.fail_ratio * expected or uncovered.height or under.height:
             status = "fail"
         elif res.coverage < self.warn_ratio * expected:
             status = "warn"
@@ -457,38 +470,57 @@ class CoverageIllusionCheck(Check):
             f"Synthetic data covers {res.coverage:.1%} of the {n_real} {where} (same-distribution data would "
             f"cover about {expected:.1%}; precision {res.precision:.2f}, density {res.density:.2f})."
         )
-        if gaps.height:
-            share = float(gaps["real_share"].sum())
-            desc = "; ".join(
+
+        def listing(clusters: pl.DataFrame) -> str:
+            return "; ".join(
                 f"cluster {c} ({s:.1%} of real, {r:.0%} of its share in synthetic, coverage {v:.0%}: {t or 'no terms'})"
-                for c, s, r, v, t in gaps.select("cluster", "real_share", "representation", "coverage", "top_terms")
+                for c, s, r, v, t in clusters.select("cluster", "real_share", "representation", "coverage", "top_terms")
                 .head(3)
                 .iter_rows()
             )
+
+        if uncovered.height:
             notes.append(
-                f"{gaps.height} cluster(s) holding {share:.1%} of the real data are essentially uncovered "
-                f"(too few synthetic examples there): {desc}. Generate examples like their evidence rows."
+                f"{uncovered.height} cluster(s) holding {float(uncovered['real_share'].sum()):.1%} of the real data "
+                f"are essentially uncovered (coverage below {self.cluster_fail_ratio:.0%} of the same-distribution "
+                f"level: many of their real rows have no synthetic example nearby): {listing(uncovered)}. "
+                "Generate examples like their evidence rows."
             )
-        elif status == "pass":
-            notes.append("No cluster holding a meaningful share of the real data is left uncovered.")
+        if under.height:
+            notes.append(
+                f"{under.height} cluster(s) holding {float(under['real_share'].sum()):.1%} of the real data are "
+                f"under-represented: covered, but with significantly less than {self.min_representation:.0%} of "
+                f"their share of the synthetic rows: {listing(under)}. Generate more examples like their evidence "
+                "rows (or reweight), so a model sees them as often as real data does."
+            )
+        if not (uncovered.height or under.height) and status == "pass":
+            notes.append(
+                "No cluster holding a meaningful share of the real data is left uncovered or under-represented."
+            )
         zero = int((res.real_radius == 0).sum())
         if zero:
             notes.append(f"{zero} real row(s) have k or more exact duplicates (radius 0; counted as uncovered).")
         for w in caught:
             if not issubclass(w.category, WorkbenchWarning):
                 warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
-        flagged = gaps["cluster"].to_list()
+        flagged, thin = uncovered["cluster"].to_list(), under["cluster"].to_list()
         ranks = audit.clusters.select("cluster", "rank", pl.col("coverage").alias("cluster_coverage"))
         rows = audit.real_rows.join(ranks, on="cluster", how="left").with_columns(
             pl.when(pl.col("cluster").is_in(flagged))
-            .then(pl.lit("in an essentially uncovered cluster"))
+            .then(pl.lit(REASON_UNCOVERED_CLUSTER))
+            .when(pl.col("cluster").is_in(thin))
+            .then(pl.lit(REASON_UNDER_REPRESENTED_CLUSTER))
             .when(~pl.col("covered"))
-            .then(pl.lit("uncovered"))
+            .then(pl.lit(REASON_UNCOVERED_ROW))
             .otherwise(None)
             .alias("reason")
         )
+        order = {REASON_UNCOVERED_CLUSTER: 0, REASON_UNDER_REPRESENTED_CLUSTER: 1, REASON_UNCOVERED_ROW: 2}
         rows = rows.filter(pl.col("reason").is_not_null()).sort(
-            pl.col("reason") == "uncovered", "rank", pl.col("covered"), "distance_to_center"
+            pl.col("reason").replace_strict(order, return_dtype=pl.Int8),
+            "rank",
+            pl.col("covered"),
+            "distance_to_center",
         )
         keep = [
             c
@@ -514,6 +546,7 @@ class CoverageIllusionCheck(Check):
                 "n_real": n_real,
                 "n_synthetic": int(res.synthetic_ball_count.size),
                 "uncovered_clusters": flagged,
+                "under_represented_clusters": thin,
                 "clusters": audit.clusters.drop("examples").to_dicts(),
             },
         )

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from workbench.checks import register
-from workbench.checks.base import Check, CheckResult, Context, Status
+from workbench.checks.base import Check, CheckResult, Context, Status, param
 from workbench.diversity_metrics import (
     EMBEDDING_METRICS,
     HIGHER_IS_DIVERSE,
@@ -79,10 +79,10 @@ class OverRegularizationCheck(Check):
     description = "synthetic text less diverse than real: distinct-n, compression, MATTR, length, Vendi"
     requires_origins = ("real", "synthetic")
     min_rows_per_origin = 20
-    min_drop: float = 0.1
-    confidence: float = 0.95
-    n_boot: int = 100
-    max_rows: int = 1000
+    min_drop: float = param(0.1, ge=0, le=1)
+    confidence: float = param(0.95, gt=0, lt=1)
+    n_boot: int = param(100, ge=10, le=10_000)
+    max_rows: int = param(1000, ge=20, le=1_000_000)
     use_embeddings: bool = True
 
     def run(self, ctx: Context) -> CheckResult:

@@ -31,7 +31,7 @@ import numpy as np
 import polars as pl
 
 from workbench.checks import register
-from workbench.checks.base import Check, CheckResult, Context, Status
+from workbench.checks.base import Check, CheckResult, Context, Status, param
 from workbench.diversity_metrics import (
     compare,
     distinct_n,
@@ -358,11 +358,11 @@ class FeedbackAmplificationCheck(Check):
     description = "per-generation diversity, coverage and MMD vs the anchor; reset point"
     requires_columns = ("generation",)
     min_rows = 4
-    min_drop: float = 0.1
-    alpha: float = 0.05
-    n_boot: int = 100
-    n_perm: int = 200
-    max_rows: int = 500
+    min_drop: float = param(0.1, ge=0, le=1)
+    alpha: float = param(0.05, ge=0.001, lt=1)
+    n_boot: int = param(100, ge=10, le=10_000)
+    n_perm: int = param(200, ge=10, le=10_000)
+    max_rows: int = param(500, ge=2, le=1_000_000)
     use_embeddings: bool = True
 
     def missing_inputs(self, ctx: Context) -> str | None:

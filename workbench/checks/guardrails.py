@@ -10,8 +10,6 @@ from workbench.checks import register
 from workbench.checks.base import Check, CheckResult, Context
 from workbench.data import TRAINING_SPLITS, text_hash
 
-PROVENANCE_FIELDS = ("generator", "generator_version", "prompt_id|prompt", "sampling")
-
 
 def _evidence(df: pl.DataFrame, problem: pl.Expr) -> pl.DataFrame:
     keep = [c for c in ("id", "text", "origin", "split", "generator", "generator_version") if c in df.columns]

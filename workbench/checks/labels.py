@@ -29,7 +29,7 @@ import numpy as np
 import polars as pl
 
 from workbench.checks import register
-from workbench.checks.base import Check, CheckResult, Context
+from workbench.checks.base import Check, CheckResult, Context, param
 from workbench.errors import InputError, SchemaError
 from workbench.stats import Z95, auc_interval, bootstrap_interval, delong_auc, holm, mann_whitney_p, wilson_interval
 from workbench.text_features import SURFACE_FEATURES, surface_features, tokens
@@ -565,9 +565,9 @@ class LabelBiasCheck(Check):
     description = "labeler disagreement with reference labels follows length, punctuation, casing or tokens"
     requires_columns = ("label", "reference_label")
     min_rows = 20
-    alpha: float = 0.05
-    fail_auc: float = AUC_LARGE
-    min_support: int = 20
+    alpha: float = param(0.05, ge=1e-10, lt=1)
+    fail_auc: float = param(AUC_LARGE, ge=0.5, le=1)
+    min_support: int = param(20, ge=1, le=1_000_000)
 
     def run(self, ctx: Context) -> CheckResult:
         df = ctx.df.filter(pl.col("label").is_not_null() & pl.col("reference_label").is_not_null())
