@@ -39,7 +39,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -47,7 +47,7 @@ import polars as pl
 
 from workbench.audit import Audit, run_check
 from workbench.checks import all_checks
-from workbench.checks.base import GUARDRAILS, STATUS_ORDER, Check, Context
+from workbench.checks.base import FAILURE_MODES, GUARDRAILS, STATUS_ORDER, Context
 from workbench.data import validate
 from workbench.errors import InputError
 from workbench.stats import wilson_interval
@@ -73,6 +73,7 @@ TABLE_SCHEMA = {
     "clean_runs": pl.Int64,
     "false_alarms": pl.Int64,
     "false_alarm_rate": pl.Float64,
+    "false_alarm_ci_low": pl.Float64,
     "false_alarm_ci_high": pl.Float64,
 }
 RUN_SCHEMA = {
@@ -88,7 +89,7 @@ RUN_SCHEMA = {
     "seconds": pl.Float64,
 }
 OPENERS = ("Honestly,", "Frankly,", "Overall,", "In short,", "Simply put,", "Truly,")
-ENDINGS = ("!", "...", "?!", ";", "!!", ":")
+ENDINGS = ("!", "?", "...", ";", ":", "~")  # one distinct mark per label
 
 
 # --- the pool: the user's real rows, and what plants need to know about them ----------------------
@@ -163,6 +164,22 @@ class _Pool:
             k = min(8, max(2, self.n // 50))
             self._clusters = KMeans(n_clusters=k, n_init=3, random_state=self.seed).fit_predict(self.emb)
         return self._clusters
+
+    def topic(self) -> int:
+        """The most coherent topic: of the clusters holding 5-25% of the rows, the one whose rows' 10
+        nearest neighbours most often lie in it (a region of the embedding space, not a slice of it)."""
+        from workbench.knn import nearest
+
+        clusters = self.clusters()
+        shares = np.bincount(clusters) / self.n
+        eligible = np.flatnonzero((shares >= 0.05) & (shares <= 0.25))
+        if not eligible.size:
+            eligible = np.array([int(np.argmin(np.abs(shares - 0.1)))])
+        k = min(10, self.n - 1)
+        _, idx = nearest(self.emb, self.emb, k + 1)
+        purity = (clusters[idx[:, 1:]] == clusters[:, None]).mean(axis=1)
+        by = [float(purity[clusters == c].mean()) for c in eligible]
+        return int(eligible[int(np.argmax(by))])
 
     def distinct(self) -> np.ndarray:
         """Rows that are no exact or near duplicate of an earlier row (contamination's own detectors)."""
@@ -253,11 +270,7 @@ def _clean_halves(pool: _Pool, rng: np.random.Generator) -> pl.DataFrame:
 def _plant_cluster_gap(pool: _Pool, strength: float, rng: np.random.Generator) -> pl.DataFrame:
     real, synth = _halves(pool, rng)
     clusters = pool.clusters()
-    shares = np.bincount(clusters) / pool.n
-    eligible = np.flatnonzero((shares >= 0.05) & (shares <= 0.25))
-    if not eligible.size:
-        eligible = np.array([int(np.argsort(np.abs(shares - 0.1))[0])])
-    target = int(rng.choice(eligible))
+    target = pool.topic()
     inside = synth[clusters[synth] == target]
     drop = rng.choice(inside, size=round(strength * inside.size), replace=False) if inside.size else inside
     return _real_vs_synthetic(pool, real, np.setdiff1d(synth, drop))
@@ -469,7 +482,7 @@ PLANTS: tuple[Plant, ...] = (
         "length_bias",
         "labeler wrong more often on the longest quarter of rows",
         "extra disagreement rate",
-        (0.1, 0.2, 0.4),
+        (0.1, 0.2, 0.4, 0.8),
         _biased_by(_top_quarter("n_words")),
         needs_labels=True,
     ),
@@ -478,7 +491,7 @@ PLANTS: tuple[Plant, ...] = (
         "punctuation_bias",
         "labeler wrong more often on the most punctuated quarter of rows",
         "extra disagreement rate",
-        (0.1, 0.2, 0.4),
+        (0.1, 0.2, 0.4, 0.8),
         _biased_by(_top_quarter("punctuation_share")),
         needs_labels=True,
     ),
@@ -487,7 +500,7 @@ PLANTS: tuple[Plant, ...] = (
         "token_bias",
         "labeler wrong more often on rows containing one frequent word",
         "extra disagreement rate",
-        (0.1, 0.2, 0.4),
+        (0.1, 0.2, 0.4, 0.8),
         _biased_by(_frequent_token),
         needs_labels=True,
     ),
@@ -521,7 +534,7 @@ class ValidityReport:
     `table`: one row per check, plant and strength: `check`, `failure_mode`, `planted` (what was
     planted, in words), `plant` (its key in `PLANTS`), `strength` (in `unit`), `runs` and `detected`,
     `detection_rate` with its Wilson 95% interval `ci_low`-`ci_high`, and from the clean resamples
-    `clean_runs`, `false_alarms`, `false_alarm_rate` (and the Wilson upper bound `false_alarm_ci_high`).
+    `clean_runs`, `false_alarms`, `false_alarm_rate` (Wilson interval `false_alarm_ci_low`-`_ci_high`).
     An alarm is a status at or above `level`. `runs`: every single run. `summary`: per check and plant,
     the smallest strength detected at least 9 times in 10 and the false-alarm rate. `notes`: what
     could not be planted or run, and why.
@@ -549,6 +562,8 @@ class ValidityReport:
                     "unit": pl.String,
                     "smallest_reliable_strength": pl.Float64,
                     "max_detection_rate": pl.Float64,
+                    "clean_runs": pl.Int64,
+                    "false_alarms": pl.Int64,
                     "false_alarm_rate": pl.Float64,
                     "false_alarm_ci_high": pl.Float64,
                 }
@@ -561,6 +576,8 @@ class ValidityReport:
                 .min()
                 .alias("smallest_reliable_strength"),
                 pl.col("detection_rate").max().alias("max_detection_rate"),
+                pl.col("clean_runs").first(),
+                pl.col("false_alarms").first(),
                 pl.col("false_alarm_rate").first(),
                 pl.col("false_alarm_ci_high").first(),
             )
@@ -574,12 +591,12 @@ class ValidityReport:
         return validity_chart(self.table)
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain data (JSON-ready): settings, the table, the summary and the notes."""
+        """Plain data (JSON-ready): settings, the table, the summary and the notes. No timings: the same
+        data and arguments give the same document."""
         return {
             "level": self.level,
             "seeds": self.seeds,
             "n_rows": self.n_rows,
-            "seconds": round(self.seconds, 3),
             "embedded_new_texts": self.embedded,
             "notes": list(self.notes),
             "table": _plain(self.table),
@@ -598,16 +615,6 @@ def _plain(frame: pl.DataFrame) -> list[dict[str, Any]]:
 
 
 # --- running ---------------------------------------------------------------------------------------
-
-
-def _configure(check: Check, overrides: Mapping[str, Any]) -> Check:
-    if not overrides:
-        return check
-    allowed = {f.name for f in fields(check)}
-    unknown = sorted(set(overrides) - allowed)
-    if unknown:
-        raise InputError(f"check {check.name!r} has no parameter(s) {unknown}; it takes {sorted(allowed)}.")
-    return replace(check, **overrides)
 
 
 def _strengths(plant: Plant, strengths: Mapping[str, Sequence[float]] | None) -> tuple[float, ...]:
@@ -650,6 +657,7 @@ def run(
     seeded sample of at most that many real rows (None: all). Same arguments, same report.
     """
     t0 = time.perf_counter()
+    checks = None if checks is None else list(checks)
     if level not in LEVELS:
         raise InputError(f"level must be one of {LEVELS}; got {level!r}.")
     if not isinstance(seeds, int) or isinstance(seeds, bool) or seeds < 1:
@@ -657,10 +665,11 @@ def run(
     if isinstance(df, Audit):
         audit = df
         frame = audit.df
-        if embeddings is None:
-            embeddings = audit.context._embeddings
-        if embedder is None:
-            embedder = audit.context._embedder
+        audit_ctx = audit.context
+        if embeddings is None and audit_ctx.can_embed:
+            embeddings = audit_ctx.embeddings()  # computed once: what the audit's checks already used
+        if embedder is None and audit_ctx.can_embed_texts:
+            embedder = audit_ctx.embedder
         if checks is None:
             checks = [c.name for c in audit.checks]
         configured = {c.name: c for c in audit.checks}
@@ -676,7 +685,7 @@ def run(
     bad = sorted(set(params) - set(registry))
     if bad:
         raise InputError(f"params for unknown check(s) {bad}; registered: {sorted(registry)}.")
-    chosen = {n: _configure(configured.get(n, registry[n]), params.get(n, {})) for n in names}
+    chosen = {n: configured.get(n, registry[n]).configure(params.get(n, {})) for n in names}
     chosen = {n: c for n, c in chosen.items() if c.failure_mode not in GUARDRAILS}
     notes: list[str] = []
     wanted_plants = None if plants is None else set(plants)
@@ -722,7 +731,8 @@ def run(
 
     run_rows: list[dict[str, Any]] = []
     modes = sorted({c.failure_mode for c in chosen.values()})
-    for mode_i, mode in enumerate(modes):
+    for mode in modes:
+        mode_i = FAILURE_MODES.index(mode)  # stable: the same plant gets the same seeds whatever else is measured
         mode_checks = [c for c in chosen.values() if c.failure_mode == mode]
         mode_plants = [
             p for p in PLANTS if p.failure_mode == mode and (wanted_plants is None or p.name in wanted_plants)
@@ -811,7 +821,7 @@ def _table(runs: pl.DataFrame) -> pl.DataFrame:
         lo, hi = wilson_interval(r["detected"], r["runs"])
         clean_runs = r["clean_runs"] or 0
         alarms = r["false_alarms"] or 0
-        _, fa_hi = wilson_interval(alarms, clean_runs)
+        fa_lo, fa_hi = wilson_interval(alarms, clean_runs)
         text, unit = described[r["plant"]]
         rows.append(
             {
@@ -829,6 +839,7 @@ def _table(runs: pl.DataFrame) -> pl.DataFrame:
                 "clean_runs": clean_runs,
                 "false_alarms": alarms,
                 "false_alarm_rate": alarms / clean_runs if clean_runs else None,
+                "false_alarm_ci_low": fa_lo if clean_runs else None,
                 "false_alarm_ci_high": fa_hi if clean_runs else None,
             }
         )
