@@ -245,7 +245,7 @@ def test_tail_audit_ranks_the_planted_missing_cluster_first():
     assert "echo" in first["top_terms"].split(", ")[:2]
     assert all("echo" in t for t in first["examples"])
     assert audit.clusters["rank"].to_list() == list(range(1, 9))
-    assert audit.clusters["coverage"].is_sorted()
+    assert audit.clusters["gap"].is_sorted(descending=True)  # the ranking key: worse of coverage and representation
     # the missing component's clusters (k-means may split it) lead the ranking; every other
     # cluster is covered as same-distribution data would be
     labels = np.asarray(audit.real_rows["cluster"].to_list())

@@ -164,3 +164,10 @@ def test_no_import_cycles():
 def test_the_cycle_finder_finds_cycles():
     assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
     assert _cycles({"a": {"b"}, "b": set()}) == []
+
+
+def test_only_the_cli_imports_the_validity_report():
+    """validity runs checks and the audit; nothing below it may import it (the report reads it duck-typed)."""
+    importers = sorted(m for m, deps in GRAPH.items() if "workbench.validity" in deps)
+    assert set(importers) <= {"workbench.cli", "workbench.report"}, importers
+    assert "workbench.validity" in GRAPH["workbench.cli"]

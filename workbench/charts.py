@@ -539,3 +539,50 @@ def dcr_distributions(histograms: Any) -> alt.Chart:
         .properties(width=300, height=180)
         .facet(column=alt.Column("space:N", title=None))
     )
+
+
+# --- issue 16: the validity report ---
+
+
+def validity_chart(table: pl.DataFrame) -> alt.Chart:
+    """Detection rate against planted strength (from `validity.run(...).table`): one panel per check,
+    one line per plant with its Wilson 95% interval, the check's false-alarm rate on clean resamples as
+    a dashed rule, and 0.9 (detected 9 times in 10) as a dotted one."""
+    data = table.select(
+        "check",
+        "plant",
+        "planted",
+        "strength",
+        "unit",
+        "detection_rate",
+        "ci_low",
+        "ci_high",
+        "false_alarm_rate",
+        "runs",
+    )
+    base = alt.Chart().encode(
+        x=alt.X("strength:Q", title="planted strength (unit: see tooltip)"),
+        color=alt.Color("plant:N", title="planted"),
+    )
+    bars = base.mark_errorbar().encode(
+        y=alt.Y("ci_low:Q", title="detection rate", scale=alt.Scale(domain=[0, 1])), y2="ci_high:Q"
+    )
+    line = base.mark_line(point=True).encode(
+        y=alt.Y("detection_rate:Q"),
+        tooltip=["check", "planted", "unit", "strength", alt.Tooltip("detection_rate:Q", format=".2f"), "runs"],
+    )
+    alarms = (
+        alt.Chart()
+        .mark_rule(color="#cf222e", strokeDash=[5, 3])
+        .encode(y="mean(false_alarm_rate):Q", tooltip=[alt.Tooltip("mean(false_alarm_rate):Q", title="false alarms")])
+    )
+    reliable = alt.Chart().mark_rule(color="#6e7781", strokeDash=[1, 3]).encode(y=alt.datum(0.9))
+    return (
+        alt.layer(bars, line, alarms, reliable, data=data)
+        .properties(width=220, height=150)
+        .facet(facet=alt.Facet("check:N", title=None), columns=3)
+        .resolve_scale(x="independent")
+        .properties(
+            title="Validity on this data: detection rate by planted strength (dashed: false alarms on clean data)"
+        )
+    )

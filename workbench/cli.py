@@ -163,6 +163,11 @@ def cmd_audit(args: argparse.Namespace) -> int:
             raise BadInput(f"--diary {args.diary}: no such file; create a diary with `workbench diary add`.")
         with Diary(args.diary) as diary:
             report.attach_diary(diary)
+    if args.validity_seeds:
+        from workbench import validity
+
+        _say(f"validity: planting each failure mode into the real rows ({args.validity_seeds} data sets per strength)")
+        report.attach_validity(validity.run(audit, seeds=args.validity_seeds, seed=args.seed))
     out = Path(args.out)
     json_path, html_path = report.to_json(out / "audit.json"), report.to_html(out / "audit.html")
     gate = report.gate(args.fail_on)
@@ -176,6 +181,74 @@ def cmd_audit(args: argparse.Namespace) -> int:
         _say(f"gate FAILED at --fail-on {args.fail_on}: {_one_line(gate.summary)}")
         return EXIT_FAILED
     _say(f"gate passed at --fail-on {args.fail_on}: {_one_line(gate.summary)}")
+    return EXIT_OK
+
+
+# -- validity -----------------------------------------------------------------------------------
+
+
+def _validity_table(v: Any) -> str:
+    lines = []
+    summary = v.summary
+    width = max((len(c) for c in summary["check"].to_list()), default=5)
+    for r in summary.iter_rows(named=True):
+        smallest = r["smallest_reliable_strength"]
+        reliable = f"{smallest:g}" if smallest is not None else "never"
+        alarms = "n/a" if r["false_alarm_rate"] is None else f"{r['false_alarms']}/{r['clean_runs']}"
+        lines.append(
+            f"  {r['check']:<{width}}  9-in-10 at {reliable:>6}  best {r['max_detection_rate']:.2f}  "
+            f"false alarms {alarms:>5}  {r['planted']} ({r['unit']})"
+        )
+    return "\n".join(lines)
+
+
+def cmd_validity(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from workbench import validity
+    from workbench.embed import Embedder
+    from workbench.report import validity_html
+
+    df = _load(args.data, args.column, args.origin, args.format, args.role)
+    checks = [c.strip() for c in args.checks.split(",") if c.strip()] if args.checks else None
+    embeddings = None
+    if args.embeddings:
+        try:
+            embeddings = np.load(args.embeddings, allow_pickle=False)
+        except (OSError, ValueError) as exc:
+            raise BadInput(
+                f"--embeddings {args.embeddings}: cannot read it as a .npy array ({_one_line(exc)})."
+            ) from None
+    if args.seeds < 1:
+        raise BadInput(f"--seeds must be at least 1; got {args.seeds}.")
+    if args.max_rows is not None and args.max_rows < 40:
+        raise BadInput(f"--max-rows must be at least 40; got {args.max_rows}.")
+    embedder = Embedder(progress=False if args.quiet else None)
+    progress = None if args.quiet else (lambda step: print(f"  {step}", file=sys.stderr, flush=True))
+    v = validity.run(
+        df,
+        embeddings=embeddings,
+        embedder=embedder,
+        checks=checks,
+        seeds=args.seeds,
+        seed=args.seed,
+        params=_params(args.param),
+        level=args.level,
+        max_rows=args.max_rows,
+        progress=progress,
+    )
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    doc = v.to_dict() | {"seconds": round(v.seconds, 1)}
+    json_path = out / "validity.json"
+    json_path.write_text(json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=False, allow_nan=False) + "\n", "utf-8")
+    html_path = out / "validity.html"
+    html_path.write_text(validity_html(v), "utf-8")
+    _say(f"validity on {v.n_rows} real rows, {v.seeds} data sets per strength, alarm = {v.level} ({v.seconds:.0f} s):")
+    _say(_validity_table(v))
+    for note in v.notes:
+        _say(f"  note: {note}")
+    _say(f"report: {html_path}  (JSON: {json_path})")
     return EXIT_OK
 
 
@@ -429,6 +502,7 @@ examples:
   workbench freeze-anchor real.csv --out anchors/v1 --sample 500
   workbench audit data.csv --anchor anchors/v1 --out report/ --fail-on warn
   workbench audit chats.jsonl --column text=response --origin synthetic --checks provenance,contamination
+  workbench validity real.csv --out validity/       # what a pass means on this data
   workbench diary add --input "Oh great, another sequel." --expected rotten --observed fresh --severity high
   workbench diary add --from-report report/audit.json --check label_shortcut --expected-column label
   workbench diary list --json > diary_inputs.jsonl
@@ -491,9 +565,42 @@ def build_parser() -> argparse.ArgumentParser:
                    "read as JSON, else as text); a value out of range is bad input (exit 2)")  # fmt: skip
     p.add_argument("--embeddings", metavar="FILE.npy", help="precomputed embeddings aligned with DATA's rows")
     p.add_argument("--diary", metavar="PATH", help="attach a failure diary; its last two runs are compared")
+    p.add_argument("--validity-seeds", type=int, default=0, metavar="N",
+                   help="also run the validity report (see `workbench validity`) with N data sets per strength, "
+                   "on the audit's embeddings, and add its section to the report (default 0: off)")  # fmt: skip
     p.add_argument("--seed", type=int, default=0, help="seed for every random choice (default 0)")
     p.add_argument("--quiet", action="store_true", help="no progress bars or check table")
     p.set_defaults(func=cmd_audit)
+
+    p = sub.add_parser(
+        "validity",
+        help="what a pass means on DATA: plant each failure into its real rows, measure every check",
+        description="Plant each failure mode at graded strengths into DATA's real rows (tells, a missing topic, "
+        "leaked rows, diversity collapse, labeler biases, narrowing generations), draw as many clean resamples, "
+        "run the registered checks, and write validity.json and validity.html into --out: per check, the "
+        "detection rate by strength (Wilson intervals), the smallest strength detected 9 times in 10 and the "
+        "false-alarm rate on clean resamples. Exit 0 unless the input is bad.",
+        epilog=textwrap.dedent("""\
+            examples:
+              workbench validity real.csv --out validity/
+              workbench validity data.parquet --embeddings cached.npy --seeds 5 --checks contamination,label_bias
+              workbench validity data.csv --level warn      # count warnings as alarms too
+            """),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    _add_data_args(p)
+    p.add_argument("--out", metavar="DIR", default="validity-report", help="where to write validity.json and .html")
+    p.add_argument("--checks", metavar="A,B", help="measure only these checks (comma-separated names)")
+    p.add_argument("--param", action="append", default=[], metavar="CHECK.NAME=VALUE",
+                   help="measure a check with a parameter override, as `audit --param` (repeatable)")  # fmt: skip
+    p.add_argument("--embeddings", metavar="FILE.npy", help="precomputed embeddings aligned with DATA's rows")
+    p.add_argument("--seeds", type=int, default=10, help="data sets per strength, and clean resamples (default 10)")
+    p.add_argument("--level", choices=["warn", "fail"], default="fail", help="the status that counts as an alarm")
+    p.add_argument("--max-rows", type=int, default=2000, metavar="N",
+                   help="a seeded sample of at most N real rows (default 2000)")  # fmt: skip
+    p.add_argument("--seed", type=int, default=0, help="seed for every random choice (default 0)")
+    p.add_argument("--quiet", action="store_true", help="no progress lines")
+    p.set_defaults(func=cmd_validity)
 
     p = sub.add_parser(
         "freeze-anchor",

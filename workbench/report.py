@@ -156,7 +156,7 @@ def report_dict(report: AuditReport) -> dict[str, Any]:
             k: {"status": a.status, "summary": a.summary, "details": _json_value(a.details)}
             for k, a in sorted(attachments.items())
         },
-    }
+    } | ({"validity": _json_value(report.validity.to_dict())} if report.validity is not None else {})
 
 
 def to_json_text(report: AuditReport) -> str:
@@ -296,6 +296,62 @@ def _evidence_table(columns: list[str], rows: list[dict[str, Any]]) -> str:
     return f"<table class='evidence'><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 
 
+def _validity_section(doc: dict[str, Any], chart: str = "") -> str:
+    """The validity report (`workbench.validity`) as a section: per check and plant, the smallest strength
+    detected 9 times in 10 and the false alarms on clean resamples, the chart, and the notes."""
+    rows = []
+    for r in doc["summary"]:
+        smallest = r["smallest_reliable_strength"]
+        reliable = f"{_num(smallest)} ({_e(r['unit'])})" if smallest is not None else "never 9 in 10"
+        alarms = (
+            f"{r['false_alarm_rate']:.0%} ({r['false_alarms']} of {r['clean_runs']})"
+            if r["false_alarm_rate"] is not None
+            else "not measured"
+        )
+        rows.append(
+            f"<tr><td>{_e(r['check'])}</td><td>{_e(r['failure_mode'])}</td><td>{_e(r['planted'])}</td>"
+            f"<td>{reliable}</td><td>{_num(r['max_detection_rate'])}</td><td>{_e(alarms)}</td></tr>"
+        )
+    notes = "".join(f"<li>{_e(n)}</li>" for n in doc["notes"])
+    return (
+        "<h2 id='validity'>Validity on this data</h2>"
+        f"<p>Each check on this data's own {doc['n_rows']} real rows: its failure planted at graded strengths "
+        f"({doc['seeds']} data sets per strength) and {doc['seeds']} clean resamples per failure mode. An alarm is "
+        f"a status at or above <b>{_e(doc['level'])}</b>. A pass from a check that rarely detects its planted "
+        "failure here means little; an alarm from one that cries wolf on clean resamples means less.</p>"
+        "<table class='validity'><thead><tr><th>check</th><th>failure mode</th><th>planted</th>"
+        "<th>smallest strength detected 9 times in 10</th><th>best detection rate</th>"
+        f"<th>false alarms on clean resamples</th></tr></thead><tbody>{''.join(rows)}</tbody></table>"
+        + chart
+        + (f"<ul class='meta'>{notes}</ul>" if notes else "")
+    )
+
+
+def _validity_chart(validity: Any) -> str:
+    from workbench import charts
+
+    if not validity.table.height:
+        return ""
+    return (
+        f"<figure>{_svg_image(charts.validity_chart(validity.table), 'detection rate by planted strength')}"
+        "<figcaption>Detection rate by planted strength with Wilson 95% intervals; dashed: false alarms on clean "
+        "resamples; dotted: 0.9.</figcaption></figure>"
+    )
+
+
+def validity_html(validity: Any, *, charts: bool = True) -> str:
+    """A validity report (`workbench.validity.run`) alone, as one self-contained offline page."""
+    doc = _json_value(validity.to_dict())
+    return (
+        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
+        f"<meta http-equiv='Content-Security-Policy' content=\"{_CSP}\">"
+        "<meta name='viewport' content='width=device-width, initial-scale=1'>"
+        f"<title>Validity on this data</title><style>{_STYLE}</style></head><body>"
+        + _validity_section(doc, _validity_chart(validity) if charts else "")
+        + "</body></html>\n"
+    )
+
+
 def render_html(report: AuditReport, *, charts: bool = True) -> str:
     """The report as one self-contained HTML page (see the module docstring)."""
     doc = report_dict(report)
@@ -340,6 +396,8 @@ def render_html(report: AuditReport, *, charts: bool = True) -> str:
         "<h2 id='checklist'>Trust checklist</h2><table class='checklist'><thead><tr><th>item</th><th>status</th>"
         f"<th>evidence</th><th>what satisfies it</th></tr></thead><tbody>{''.join(rows)}</tbody></table>"
     )
+    if "validity" in doc:
+        parts.append(_validity_section(doc["validity"], _validity_chart(report.validity) if charts else ""))
     # every check
     parts.append("<h2 id='checks'>Checks</h2>")
     for c in doc["checks"]:

@@ -203,6 +203,14 @@ class DiaryLike(Protocol):
     def compare(self, run_a: str, run_b: str) -> Any: ...
 
 
+class ValidityLike(Protocol):
+    """What the report reads of a `workbench.validity.ValidityReport` (named here, not imported)."""
+
+    table: pl.DataFrame
+
+    def to_dict(self) -> dict[str, Any]: ...
+
+
 def diary_attachment(diary: DiaryLike, run_a: str | None = None, run_b: str | None = None) -> Attachment:
     """Sum up a failure diary for the report: entries by severity and the comparison of two runs
     (by default its last two). `fail` when the later run made the diary worse, `warn` when some
@@ -357,6 +365,7 @@ class AuditReport:
         self.allow_skipped = bool(allow_skipped)
         self.renderer = renderer
         self.attachments: dict[str, Attachment] = {}
+        self.validity: ValidityLike | None = None
 
     @property
     def table(self) -> pl.DataFrame:
@@ -420,6 +429,16 @@ class AuditReport:
         """Attach a failure diary (`workbench.diary.Diary`): its entries and the comparison of two runs
         (default: its last two). A run that made the diary worse fails the report."""
         self.attachments["failure_diary"] = diary_attachment(diary, run_a, run_b)
+        return self
+
+    def attach_validity(self, validity: ValidityLike) -> AuditReport:
+        """Attach a validity report (`workbench.validity.run(audit)`): what each check's verdict means on
+        this data. The report shows it in its own section; it changes no status."""
+        if not callable(getattr(validity, "to_dict", None)) or not hasattr(validity, "table"):
+            raise InputError(
+                f"attach_validity takes the result of workbench.validity.run(); got {type(validity).__name__}."
+            )
+        self.validity = validity
         return self
 
     def _renderer(self) -> Renderer:

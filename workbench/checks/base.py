@@ -198,6 +198,13 @@ class Context:
     def origin_mask(self, origin: str) -> np.ndarray:
         return (self.df["origin"] == origin).to_numpy()
 
+    @property
+    def can_embed_texts(self) -> bool:
+        """Whether `embedder.encode` may embed texts other than the rows: the audit has an embedder,
+        or uses the default one. False when only precomputed embeddings were given (they may come
+        from another model, so vectors from the default one would not compare with them)."""
+        return self._embedder is not None or self._embeddings is None
+
 
 @dataclass
 class Check(ABC):

@@ -31,7 +31,16 @@ import polars as pl
 from workbench.checks import register
 from workbench.checks.base import Check, CheckResult, Context, param
 from workbench.errors import InputError, SchemaError
-from workbench.stats import Z95, auc_interval, bootstrap_interval, delong_auc, holm, mann_whitney_p, wilson_interval
+from workbench.stats import (
+    Z95,
+    auc_interval,
+    bootstrap_interval,
+    delong_auc,
+    fisher_exact_p,
+    holm,
+    mann_whitney_p,
+    wilson_interval,
+)
 from workbench.text_features import SURFACE_FEATURES, surface_features, tokens
 
 LEVELS = ("nominal", "ordinal", "interval")
@@ -427,6 +436,18 @@ class LabelBiasTest:
     examples: pl.DataFrame
 
 
+def _p_value(kind: str, values: np.ndarray, y: np.ndarray) -> float:
+    """Two-sided p-value of a feature for disagreement. A token is present or absent: Fisher's exact test
+    of that 2x2 table (the Mann-Whitney normal approximation on a 0/1 feature with 20-odd rows rejected
+    a random labeler's noise about twice as often as Holm's 5% allows: 3 of 30 clean runs of the
+    validity report). A surface feature: Mann-Whitney."""
+    if kind != "token":
+        return mann_whitney_p(values, y)
+    has = values > 0
+    table = [[int((has & y).sum()), int((has & ~y).sum())], [int((~has & y).sum()), int((~has & ~y).sum())]]
+    return fisher_exact_p(table)
+
+
 def label_bias_test(
     df: pl.DataFrame,
     *,
@@ -444,8 +465,8 @@ def label_bias_test(
     least `min_support` rows, and each token in at least `min_support` rows (and absent from as
     many; the `max_tokens` most frequent), the effect size is the AUC of the feature for telling
     disagreeing from agreeing rows (0.5 = no relation; for a token, 0.5 + half the difference in
-    disagreement rate with and without it) with a DeLong 95% interval, and a two-sided
-    Mann-Whitney p-value, Holm-corrected over all tests. `reference` may be another labeler's column.
+    disagreement rate with and without it) with a DeLong 95% interval, and a two-sided p-value
+    (Mann-Whitney for a surface feature, Fisher's exact test for a token), Holm-corrected over all tests. `reference` may be another labeler's column.
 
     Returns a `LabelBiasTest`; in its `table`, `rate_high` is the disagreement rate in the top quarter
     of rows by the feature (or with the token), `rate_low` the rate in the rest, `wrong_label` the
@@ -501,7 +522,7 @@ def label_bias_test(
                 "auc": auc,
                 "lo": lo,
                 "hi": hi,
-                "p_value": mann_whitney_p(values, y),
+                "p_value": _p_value(kind, values, y),
                 "rate_high": float(y[high].mean()) if high.any() else math.nan,
                 "rate_low": float(y[~high].mean()) if (~high).any() else math.nan,
                 "direction": "more disagreement when higher" if auc >= 0.5 else "more disagreement when lower",
