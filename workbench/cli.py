@@ -121,11 +121,9 @@ def _status_table(report: Any) -> str:
     return "\n".join(lines)
 
 
-def cmd_audit(args: argparse.Namespace) -> int:
+def _data_checks_embeddings(args: argparse.Namespace) -> tuple[Any, list[str] | None, Any]:
+    """DATA as a frame, --checks as names (None: all), --embeddings as an array (None: embed)."""
     import numpy as np
-
-    from workbench.audit import Audit
-    from workbench.embed import Embedder
 
     df = _load(args.data, args.column, args.origin, args.format, args.role)
     checks = [c.strip() for c in args.checks.split(",") if c.strip()] if args.checks else None
@@ -137,6 +135,15 @@ def cmd_audit(args: argparse.Namespace) -> int:
             raise BadInput(
                 f"--embeddings {args.embeddings}: cannot read it as a .npy array ({_one_line(exc)})."
             ) from None
+    return df, checks, embeddings
+
+
+def cmd_audit(args: argparse.Namespace) -> int:
+
+    from workbench.audit import Audit
+    from workbench.embed import Embedder
+
+    df, checks, embeddings = _data_checks_embeddings(args)
     if args.anchor and not Path(args.anchor).is_dir():
         raise BadInput(f"--anchor {args.anchor}: no such folder; create one with `workbench freeze-anchor`.")
     embedder = None if embeddings is not None else Embedder(progress=False if args.quiet else None)
@@ -203,22 +210,12 @@ def _validity_table(v: Any) -> str:
 
 
 def cmd_validity(args: argparse.Namespace) -> int:
-    import numpy as np
 
     from workbench import validity
     from workbench.embed import Embedder
     from workbench.report import validity_html
 
-    df = _load(args.data, args.column, args.origin, args.format, args.role)
-    checks = [c.strip() for c in args.checks.split(",") if c.strip()] if args.checks else None
-    embeddings = None
-    if args.embeddings:
-        try:
-            embeddings = np.load(args.embeddings, allow_pickle=False)
-        except (OSError, ValueError) as exc:
-            raise BadInput(
-                f"--embeddings {args.embeddings}: cannot read it as a .npy array ({_one_line(exc)})."
-            ) from None
+    df, checks, embeddings = _data_checks_embeddings(args)
     if args.seeds < 1:
         raise BadInput(f"--seeds must be at least 1; got {args.seeds}.")
     if args.max_rows is not None and args.max_rows < 40:

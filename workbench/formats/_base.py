@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from abc import ABC, abstractmethod
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, ClassVar
@@ -65,7 +66,7 @@ class RecordError(Exception):
     """A record that does not fit its format. The message names what is wrong and how to fix it."""
 
 
-class Converter:
+class Converter(ABC):
     """One record format: recognise a record's shape and turn it into workbench rows.
 
     `mapping` describes where each schema column comes from (shown to the user); `origin` is the
@@ -89,11 +90,13 @@ class Converter:
         self.labels: list[dict[str, Any]] = []  # long per-labeler labels, where the format has them
 
     @staticmethod
+    @abstractmethod
     def matches(rec: dict[str, Any]) -> bool:
-        raise NotImplementedError
+        """Whether a record has this format's shape."""
 
+    @abstractmethod
     def rows(self, rec: dict[str, Any]) -> list[dict[str, Any]]:
-        raise NotImplementedError
+        """The workbench rows of one record."""
 
     def finish(self, df: pl.DataFrame) -> pl.DataFrame:
         """Post-processing on the assembled frame (before column mapping and validation)."""
