@@ -164,7 +164,8 @@ def _everything_ctx() -> Context:
         ["real"] * n + ["synthetic"] * n,
         label=labels,
         reference_label=[lab if i % 4 else {"fresh": "rotten", "rotten": "fresh"}[lab] for i, lab in enumerate(labels)],
-        split=["anchor", "eval"] * (n // 2) + ["train", "eval", "train"] * (n // 3),
+        split=["anchor", "eval", "train", "holdout", "eval", "anchor"] * (n // 6)
+        + ["train", "eval", "train"] * (n // 3),
         generation=[None] * n + [i % 3 for i in range(n)],
         generator=[None] * n + ["gen"] * n,
         generator_version=[None] * n + ["1"] * n,

@@ -203,3 +203,22 @@ def test_generation_trend_chart_facets_metrics_and_marks_the_reset_point(collaps
     assert f"datum.generation === {rep.reset_point})" in str(layers[1]["transform"])
     data = next(iter(spec["datasets"].values()))
     assert {d["metric"] for d in data} == {"distinct_2", "vocab_size"} and len(data) == 10
+
+
+def test_phrase_share_counts_matching_rows_per_generation_with_intervals() -> None:
+    df = pl.DataFrame(
+        {
+            "text": ["Here's a rewritten version", "a film", "here's more", "Here's a revised one"],
+            "generation": [0, 0, 1, 1],
+        }
+    )
+    t = drift.phrase_share(df, r"(?i)\bhere'?s\b")
+    assert t["generation"].to_list() == [0, 1] and t["k"].to_list() == [1, 2] and t["n"].to_list() == [2, 2]
+    assert t["share"].to_list() == [0.5, 1.0]
+    assert all(lo <= s <= hi for lo, s, hi in zip(t["lo"], t["share"], t["hi"]))
+    whole = drift.phrase_share(df.drop("generation"), "rewritten")
+    assert whole.height == 1 and whole["k"][0] == 1 and whole["generation"][0] is None
+    with pytest.raises(InputError):
+        drift.phrase_share(df, "(unclosed")
+    with pytest.raises(SchemaError):
+        drift.phrase_share(df.drop("text"), "x")

@@ -32,6 +32,7 @@ BOTTOM = {
     "workbench.text_features",
     "workbench.diversity_metrics",
     "workbench.lexicon",
+    "workbench.minhash",
     "workbench.embed",
     "workbench.generate",
 }

@@ -493,6 +493,54 @@ def diary_comparison(comparison: Any) -> alt.Chart:
     )
 
 
+# --- issue 13: privacy ---
+
+
+def dcr_distributions(histograms: Any) -> alt.Chart:
+    """Distances to the closest training record: synthetic rows vs holdout rows (fresh real data).
+
+    `histograms`: a `privacy.DCRTest`, its `.histogram()` dict, or a list (or space -> dict mapping)
+    of them, as the privacy check stores in `details["dcr"]`. One panel per space; each line is the
+    share of a set's rows per distance bin. Synthetic mass left of the holdout's (closer to training
+    than fresh real data is) is what memorization looks like.
+    """
+    if hasattr(histograms, "histogram"):
+        histograms = [histograms.histogram()]
+    elif isinstance(histograms, dict) and "edges" in histograms:
+        histograms = [histograms]
+    elif isinstance(histograms, dict):
+        histograms = [h.get("histogram", h) for h in histograms.values()]
+    rows = []
+    for h in histograms:
+        edges = h["edges"]
+        for who, label in (("synthetic", "synthetic -> train"), ("holdout", "holdout -> train")):
+            for i, share in enumerate(h[who]):
+                rows.append(
+                    {"space": h["space"], "distance": (edges[i] + edges[i + 1]) / 2, "share": share, "rows": label}
+                )
+    data = pl.DataFrame(
+        rows, schema={"space": pl.String, "distance": pl.Float64, "share": pl.Float64, "rows": pl.String}
+    )
+    colors = alt.Scale(domain=["synthetic -> train", "holdout -> train"], range=["#ff7f0e", "#1f77b4"])
+    return (
+        alt.Chart(data, title="Distance to the closest training record")
+        .mark_line(point=True, interpolate="step-after")
+        .encode(
+            x=alt.X("distance:Q", title="distance (cosine: 1 - cos)"),
+            y=alt.Y("share:Q", title="share of rows", axis=alt.Axis(format="%")),
+            color=alt.Color("rows:N", scale=colors, title=None),
+            tooltip=[
+                "space:N",
+                "rows:N",
+                alt.Tooltip("distance:Q", format=".3f"),
+                alt.Tooltip("share:Q", format=".1%"),
+            ],
+        )
+        .properties(width=300, height=180)
+        .facet(column=alt.Column("space:N", title=None))
+    )
+
+
 # --- issue 16: the validity report ---
 
 

@@ -253,6 +253,14 @@ def _charts(report: AuditReport, doc: dict[str, Any]) -> str:
             f"<figure>{_svg_image(charts.audit_status(table), 'status of every check by failure mode')}"
             "<figcaption>Status of every check, by failure mode.</figcaption></figure>"
         )
+    for r in report.results.values():
+        if r.failure_mode == "privacy" and r.details.get("dcr"):
+            figures.append(
+                f"<figure>{_svg_image(charts.dcr_distributions(r.details['dcr']), 'distance to closest record')}"
+                f"<figcaption>{_e(r.check)}: distance of synthetic rows and of holdout rows (fresh real data) to their "
+                "closest training record; synthetic rows closer than fresh real data are memorization. The copies "
+                "are in the check's evidence below.</figcaption></figure>"
+            )
     items = pl.DataFrame(
         [{"item": c["item"], "status": c["status"], "n": 1} for c in doc["checklist"]],
         schema={"item": pl.String, "status": pl.String, "n": pl.Int64},

@@ -33,6 +33,7 @@ FAILURE_MODES = (
     "over_regularization",
     "label_bias",
     "feedback_amplification",
+    "privacy",
 )
 GUARDRAILS = ("provenance", "anchor")
 STATUSES = ("pass", "warn", "fail", "error", "skipped")
@@ -119,6 +120,13 @@ CHECKLIST: tuple[ChecklistItem, ...] = (
         "Contamination checked: no exact, near or semantic copies across splits",
         ("contamination",),
         "a split column (train/eval/...) so the contamination check can run, and it passes",
+    ),
+    ChecklistItem(
+        "privacy",
+        "Privacy checked: synthetic rows neither copy nor memorize the real training records",
+        ("privacy",),
+        "real training rows (split='train'), a real holdout the generator never saw (split='holdout') and the "
+        "synthetic rows, so the privacy check runs, and it passes",
     ),
     ChecklistItem(
         "coverage",

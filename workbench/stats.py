@@ -108,8 +108,11 @@ def t_quantile(p: float, df: float) -> float:
 # --- proportions ---------------------------------------------------------------------------------
 
 
-def wilson_interval(k: int, n: int, z: float = Z95) -> tuple[float, float]:
-    """Wilson score interval for a binomial proportion k/n (NaN when n = 0)."""
+def wilson_interval(k: float, n: float, z: float = Z95) -> tuple[float, float]:
+    """Wilson score interval for a binomial proportion k/n (NaN when n = 0).
+
+    `k` and `n` may be effective (fractional) counts, e.g. n divided by a design effect.
+    """
     if n == 0:
         return math.nan, math.nan
     p = k / n
@@ -119,7 +122,7 @@ def wilson_interval(k: int, n: int, z: float = Z95) -> tuple[float, float]:
     return max(0.0, centre - half), min(1.0, centre + half)
 
 
-def proportion(k: int, n: int, z: float = Z95) -> Estimate:
+def proportion(k: float, n: float, z: float = Z95) -> Estimate:
     """k/n with its Wilson score interval (all NaN when n = 0)."""
     lo, hi = wilson_interval(k, n, z)
     return Estimate(k / n if n else math.nan, lo, hi)

@@ -17,6 +17,7 @@ CHECK_MODULES: tuple[str, ...] = (
     "drift",
     "artifacts",
     "labels",
+    "privacy",
 )
 
 _REGISTRY: dict[str, Check] = {}

@@ -43,7 +43,7 @@ from workbench.diversity_metrics import (
 )
 from workbench.errors import InputError, SchemaError
 from workbench.prdc import prdc
-from workbench.stats import permutation_p
+from workbench.stats import permutation_p, wilson_interval
 
 SIGNIFICANCE_METRICS = ("distinct_2", "distinct_3", "mattr")
 
@@ -339,6 +339,35 @@ def generation_report(
         first_generation=first,
         rows_per_generation=m,
         notes=notes,
+    )
+
+
+def phrase_share(df: pl.DataFrame, pattern: str, *, by: str = "generation") -> pl.DataFrame:
+    """Share of rows whose text matches the regular expression `pattern`, per value of `by`, with
+    Wilson 95% intervals: how far a formula (e.g. assistant-speak such as "here's a rewritten
+    version") spreads through the generations of a self-consuming chain.
+
+    Columns: `by`, `n` (rows), `k` (matching rows), `share`, `lo`, `hi`; sorted by `by`. Without a
+    `by` column (e.g. the anchor set) all rows form one group with `by` null.
+    """
+    if "text" not in df.columns:
+        raise SchemaError(f"phrase_share needs a 'text' column; found {df.columns}.")
+    try:
+        matches = df["text"].str.contains(pattern)
+    except pl.exceptions.ComputeError as e:
+        raise InputError(f"pattern {pattern!r} is not a valid regular expression: {e}") from None
+    groups = df[by] if by in df.columns else pl.Series(by, [None] * df.height, dtype=pl.Int64)
+    table = (
+        pl.DataFrame({by: groups, "_m": matches.fill_null(False)})
+        .group_by(by)
+        .agg(n=pl.len().cast(pl.Int64), k=pl.col("_m").sum().cast(pl.Int64))
+        .sort(by, nulls_last=True)
+    )
+    intervals = [wilson_interval(int(k), int(n)) for k, n in zip(table["k"], table["n"])]
+    return table.with_columns(
+        share=pl.col("k") / pl.col("n"),
+        lo=pl.Series([i[0] for i in intervals], dtype=pl.Float64),
+        hi=pl.Series([i[1] for i in intervals], dtype=pl.Float64),
     )
 
 

@@ -1,0 +1,266 @@
+"""MinHash near-duplicate machinery: normalisation, shingles, signatures and LSH banding.
+
+Bottom layer (imports only errors): the contamination check (duplicates across splits) and the
+privacy check (copies of training records inside synthetic rows) both find near duplicates with it.
+
+- `normalize(texts)`: the text exact and near matching compare (NFKC, lower case, no punctuation,
+  single spaces).
+- `shingle_hashes(texts, k, unit)`: 64-bit hashes of every character (or word) k-shingle, vectorised.
+- `jaccard(a, b)`: exact Jaccard similarity of two texts' shingle sets (what MinHash estimates).
+- `minhash_signatures(texts, num_perm)`: MinHash (Broder 1997) signatures, (n, num_perm) uint32.
+- `lsh_params(threshold, num_perm)` and `lsh_candidates(sig, bands, rows, combos)`: banding
+  (Leskovec et al., *Mining of Massive Datasets*, ch. 3) to find candidate pairs without comparing
+  every pair; `key_pairs(keys, combos)`: the hash join under both.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import cache
+
+import numpy as np
+import polars as pl
+
+from workbench.errors import InputError
+
+__all__ = [
+    "jaccard",
+    "key_pairs",
+    "lsh_candidates",
+    "lsh_params",
+    "minhash_signatures",
+    "normalize",
+    "shingle_hashes",
+]
+
+_MASK64 = (1 << 64) - 1
+_HORNER = np.uint64(0x100000001B3)  # FNV-1a 64-bit prime: an odd multiplier for polynomial hashing
+_U32 = np.uint64(32)
+
+
+# --- normalisation and shingles ------------------------------------------------------------------
+
+
+def normalize(texts: pl.Series | Sequence[str]) -> pl.Series:
+    """The text that `exact` and `near` compare: NFKC, lower case, no punctuation, single spaces.
+
+    Null texts become empty strings (they never match anything).
+    """
+    s = texts if isinstance(texts, pl.Series) else pl.Series("text", list(texts), dtype=pl.String)
+    return (
+        s.cast(pl.String)
+        .fill_null("")
+        .str.normalize("NFKC")
+        .str.to_lowercase()
+        .str.replace_all(r"[^\w\s]", "")
+        .str.replace_all(r"\s+", " ")
+        .str.strip_chars()
+    )
+
+
+def _mix64(x: np.ndarray) -> np.ndarray:
+    """splitmix64's finaliser: spreads polynomial hashes over all 64 bits (in place on a copy)."""
+    x = x.astype(np.uint64, copy=True)
+    x ^= x >> np.uint64(30)
+    x *= np.uint64(0xBF58476D1CE4E5B9)
+    x ^= x >> np.uint64(27)
+    x *= np.uint64(0x94D049BB133111EB)
+    x ^= x >> np.uint64(31)
+    return x
+
+
+def _token_stream(norm: pl.Series, unit: str) -> tuple[np.ndarray, np.ndarray]:
+    """All documents' tokens as one uint64 array, and each document's token count."""
+    if unit == "char":
+        lengths = norm.str.len_chars().cast(pl.Int64).to_numpy()
+        joined = "".join(norm.to_list())
+        tokens = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
+    elif unit == "word":
+        words = norm.str.split(" ").list.eval(pl.element().filter(pl.element() != ""))
+        lengths = words.list.len().cast(pl.Int64).to_numpy()
+        flat = words.explode().drop_nulls()
+        tokens = flat.hash(seed=7).to_numpy().astype(np.uint64) if flat.len() else np.zeros(0, np.uint64)
+    else:
+        raise InputError(f"shingle unit must be 'char' or 'word'; got {unit!r}.")
+    return tokens, lengths
+
+
+def shingle_hashes(
+    texts: pl.Series | Sequence[str], *, k: int = 3, unit: str = "char", short: str = "whole"
+) -> tuple[np.ndarray, np.ndarray]:
+    """64-bit hashes of every k-shingle of every normalised text, vectorised.
+
+    Returns `(hashes, doc)`: `doc[i]` is the row of `hashes[i]`, sorted by row. A text with fewer
+    than `k` tokens gets one shingle, the hash of its whole text, when `short="whole"` (so two
+    identical short texts still match and different ones do not), or none when `short="drop"`.
+    Empty texts get none.
+    """
+    if k < 1:
+        raise InputError(f"shingle size must be >= 1; got {k}.")
+    norm = normalize(texts)
+    tokens, lengths = _token_stream(norm, unit)
+    n_docs = len(lengths)
+    starts = np.zeros(n_docs, dtype=np.int64)
+    if n_docs:
+        starts[1:] = np.cumsum(lengths)[:-1]
+    parts_h: list[np.ndarray] = []
+    parts_d: list[np.ndarray] = []
+    total = tokens.size
+    if total >= k:
+        m = total - k + 1
+        acc = tokens[:m].copy()
+        for j in range(1, k):
+            acc *= _HORNER
+            acc += tokens[j : j + m]
+        doc_of = np.repeat(np.arange(n_docs), lengths)[:m]
+        pos = np.arange(m) - starts[doc_of]
+        valid = pos <= (lengths[doc_of] - k)
+        parts_h.append(acc[valid])
+        parts_d.append(doc_of[valid])
+    if short == "whole":
+        short_docs = np.flatnonzero((lengths > 0) & (lengths < k))
+        if short_docs.size:
+            hs = np.empty(short_docs.size, dtype=np.uint64)
+            for out_i, d in enumerate(short_docs):
+                h = int(lengths[d]) * 0x9E3779B97F4A7C15
+                for t in tokens[starts[d] : starts[d] + lengths[d]].tolist():
+                    h = (h * 0x100000001B3 + t) & _MASK64
+                hs[out_i] = h
+            parts_h.append(hs)
+            parts_d.append(short_docs)
+    elif short != "drop":
+        raise InputError(f"short must be 'whole' or 'drop'; got {short!r}.")
+    if not parts_h:
+        return np.zeros(0, np.uint64), np.zeros(0, np.int64)
+    hashes = np.concatenate(parts_h)
+    doc = np.concatenate(parts_d).astype(np.int64)
+    order = np.argsort(doc, kind="stable")
+    return _mix64(hashes[order]), doc[order]
+
+
+def jaccard(text_a: str, text_b: str, *, k: int = 3, unit: str = "char") -> float:
+    """Exact Jaccard similarity of the two texts' shingle sets (what MinHash estimates)."""
+    h, d = shingle_hashes([text_a, text_b], k=k, unit=unit)
+    a, b = set(h[d == 0].tolist()), set(h[d == 1].tolist())
+    if not a and not b:
+        return 0.0
+    return len(a & b) / len(a | b)
+
+
+# --- MinHash and LSH -----------------------------------------------------------------------------
+
+
+def minhash_signatures(
+    texts: pl.Series | Sequence[str],
+    *,
+    num_perm: int = 128,
+    k: int = 3,
+    unit: str = "char",
+    seed: int = 0,
+    chunk_shingles: int = 1 << 16,
+) -> tuple[np.ndarray, np.ndarray]:
+    """MinHash signatures, shape (n_texts, num_perm) uint32, and a mask of texts with any shingle.
+
+    Permutation i maps a 32-bit shingle hash x to ((a_i x + b_i) mod 2^64) >> 32 (multiply-add-shift
+    universal hashing, Dietzfelbinger 1996); the signature holds each permutation's minimum. The
+    share of equal positions in two signatures estimates the Jaccard similarity of their shingle
+    sets, with standard error sqrt(J(1-J)/num_perm). Memory: `chunk_shingles * num_perm * 8` bytes
+    at a time.
+    """
+    if num_perm < 1:
+        raise InputError(f"num_perm must be >= 1; got {num_perm}.")
+    hashes, doc = shingle_hashes(texts, k=k, unit=unit)
+    n = len(texts)
+    rng = np.random.default_rng(seed)
+    a = rng.integers(0, 1 << 63, size=num_perm, dtype=np.uint64) * np.uint64(2) + np.uint64(1)
+    b = rng.integers(0, 1 << 63, size=num_perm, dtype=np.uint64)
+    sig = np.full((n, num_perm), np.iinfo(np.uint32).max, dtype=np.uint32)
+    has = np.zeros(n, dtype=bool)
+    if hashes.size == 0:
+        return sig, has
+    x = hashes >> _U32
+    docs, first = np.unique(doc, return_index=True)
+    has[docs] = True
+    bounds = np.append(first, hashes.size)
+    # (num_perm, shingles) layout: the minimum over each document's shingles then runs along
+    # contiguous memory, several times faster than reducing down the columns
+    buf = np.empty((num_perm, min(chunk_shingles, hashes.size)), dtype=np.uint64)
+    a_col, b_col = a[:, None], b[:, None]
+    i = 0
+    while i < docs.size:
+        # as many whole documents as fit in one chunk (at least one)
+        j = int(np.searchsorted(bounds, bounds[i] + chunk_shingles, side="right")) - 1
+        j = max(j, i + 1)
+        lo, hi = bounds[i], bounds[j]
+        rows = hi - lo
+        if rows > buf.shape[1]:
+            buf = np.empty((num_perm, rows), dtype=np.uint64)
+        h = buf[:, :rows]
+        np.multiply(a_col, x[None, lo:hi], out=h)
+        h += b_col
+        h >>= _U32
+        sig[docs[i:j]] = np.minimum.reduceat(h, bounds[i:j] - lo, axis=1).T.astype(np.uint32)
+        i = j
+    return sig, has
+
+
+@cache
+def lsh_params(threshold: float, num_perm: int) -> tuple[int, int]:
+    """Bands b and rows r (b*r <= num_perm) minimising the equally weighted areas of false
+    positives below `threshold` and false negatives above it under the S-curve 1-(1-s^r)^b."""
+    if not 0.0 < threshold < 1.0:
+        raise InputError(f"threshold must be between 0 and 1 (exclusive); got {threshold}.")
+    s = np.linspace(0.0, 1.0, 2001)
+    best: tuple[float, int, int] = (float(np.inf), 1, 1)
+    for b in range(1, num_perm + 1):
+        for r in range(1, num_perm // b + 1):
+            p = 1.0 - (1.0 - s**r) ** b
+            fp = np.trapezoid(np.where(s < threshold, p, 0.0), s)
+            fn = np.trapezoid(np.where(s >= threshold, 1.0 - p, 0.0), s)
+            err = float(0.5 * fp + 0.5 * fn)
+            if err < best[0]:
+                best = (err, b, r)
+    return best[1], best[2]
+
+
+def key_pairs(keys: np.ndarray, combos: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
+    """Unordered pairs (a < b) of rows sharing a key, one side from each (left, right) row set.
+
+    A hash join per side combination: only pairs that can count are ever built, so a large group
+    of identical training texts costs nothing unless held-out rows share its key.
+    """
+    out = []
+    for left, right in combos:
+        if not len(left) or not len(right):
+            continue
+        fl = pl.DataFrame({"k": keys[left], "a": left}, schema={"k": pl.UInt64, "a": pl.Int64})
+        fr = pl.DataFrame({"k": keys[right], "b": right}, schema={"k": pl.UInt64, "b": pl.Int64})
+        joined = fl.join(fr, on="k").filter(pl.col("a") != pl.col("b"))
+        if joined.height:
+            out.append(joined.select("a", "b").to_numpy())
+    if not out:
+        return np.zeros((0, 2), np.int64)
+    p = np.concatenate(out).astype(np.int64)
+    p = np.stack([p.min(axis=1), p.max(axis=1)], axis=1)
+    return np.unique(p, axis=0)
+
+
+def _band_keys(sig: np.ndarray, lo: int, hi: int) -> np.ndarray:
+    key = np.full(sig.shape[0], np.uint64(0xCBF29CE484222325))
+    for c in range(lo, hi):
+        key ^= sig[:, c].astype(np.uint64)
+        key *= _HORNER
+    return _mix64(key)
+
+
+def lsh_candidates(
+    sig: np.ndarray, bands: int, rows_per_band: int, combos: list[tuple[np.ndarray, np.ndarray]]
+) -> np.ndarray:
+    """Unordered candidate pairs (row indices, one from each side of a combo) that agree on every
+    value of at least one band of their MinHash signatures."""
+    found = []
+    for band in range(bands):
+        keys = _band_keys(sig, band * rows_per_band, (band + 1) * rows_per_band)
+        found.append(key_pairs(keys, combos))
+    pairs = np.concatenate(found) if found else np.zeros((0, 2), np.int64)
+    return np.unique(pairs, axis=0) if pairs.size else pairs
