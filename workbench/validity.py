@@ -29,6 +29,9 @@ relabelled, so a clean resample is a generator that reproduces the real distribu
 - feedback amplification: `narrowing`: four generations, each drawn from the most typical
   (1 - s)^g of the rows, against an anchor of real rows.
 
+Guardrails have nothing to plant, and privacy (memorised training rows) has no plant yet: their checks
+are listed in `notes` as not measured.
+
 Embeddings: the real rows' vectors are taken from `embeddings` (or the `Audit` passed in, whose
 embeddings were already computed) and looked up by text; only new texts (planted leaks,
 recombinations, rows' text without boilerplate) go to `embedder`, once each (the embedder's disk
