@@ -200,3 +200,12 @@ def test_permutation_p():
     pooled = np.concatenate([a + 2, b])
     _, p = S.permutation_p(mean_difference, 30, 30, 199, seed=0)
     assert p == pytest.approx(1 / 200)  # nothing permuted reaches the observed shift
+
+
+def test_two_proportion_exact_p_is_the_hypergeometric_tail_and_fisher():
+    from scipy.stats import fisher_exact
+
+    p = S.two_proportion_exact_p(np.array([24, 16, 0]), 300, np.array([8, 16, 0]), 300)
+    # 24 real and 8 synthetic rows in a bin of 32: Fisher's one-sided test of the 2x2 table
+    assert p[0] == pytest.approx(fisher_exact([[24, 276], [8, 292]], alternative="greater").pvalue, rel=1e-9)
+    assert p[1] > 0.5 and p[2] == 1.0  # an even split is no evidence; an empty group none at all

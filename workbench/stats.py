@@ -6,7 +6,8 @@ none re-implements one.
 
 - Proportions: `wilson_interval(k, n)` (Wilson 1927 score interval), `proportion(k, n)` (the
   estimate with it), `newcombe_interval(a, b)` (difference of two proportions, Newcombe 1998
-  hybrid score interval), `two_proportion_p(...)` (one-sided pooled two-proportion z-test).
+  hybrid score interval), `two_proportion_p(...)` (one-sided pooled two-proportion z-test) and
+  `two_proportion_exact_p(...)` (its exact, hypergeometric counterpart).
 - Ranks: `delong_auc(y, scores)` (AUC and its DeLong et al. 1988 variance), `auc_interval`,
   `column_aucs` (Mann-Whitney AUC of every column), `mann_whitney_p`; `fisher_exact_p` (2x2 tables).
 - Multiple testing: `holm(p_values)` (Holm 1979 step-down adjusted p-values).
@@ -46,6 +47,7 @@ __all__ = [
     "permutation_p",
     "proportion",
     "t_quantile",
+    "two_proportion_exact_p",
     "two_proportion_p",
     "wilson_interval",
     "z_two_sided",
@@ -147,6 +149,18 @@ def two_proportion_p(x1: Any, n1: float, x2: Any, n2: float) -> np.ndarray:
     with np.errstate(invalid="ignore", divide="ignore"):
         z = (x1 / n1 - x2 / n2) / se
     return np.where(se > 0, normal_sf(z), np.nan)
+
+
+def two_proportion_exact_p(x1: Any, n1: float, x2: Any, n2: float) -> np.ndarray:
+    """One-sided exact (Fisher) p-value, elementwise, that x2/n2 is below x1/n1: given x1 + x2 rows in a
+    group, x1 ~ Hypergeometric(n1 + n2, n1, x1 + x2) when both samples come from one distribution, and
+    the p-value is P(X >= x1). The exact counterpart of `two_proportion_p` for small groups. 1 for an
+    empty group."""
+    from scipy.stats import hypergeom
+
+    x1, x2 = np.asarray(x1, dtype=np.int64), np.asarray(x2, dtype=np.int64)
+    p = hypergeom.sf(x1 - 1, int(n1 + n2), int(n1), x1 + x2)
+    return np.where(x1 + x2 > 0, np.clip(p, 0.0, 1.0), 1.0)
 
 
 # --- ranks and AUC -------------------------------------------------------------------------------

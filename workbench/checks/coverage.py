@@ -35,7 +35,7 @@ from workbench.checks import register
 from workbench.checks.base import Check, CheckResult, Context, param
 from workbench.errors import InputError, WorkbenchWarning
 from workbench.prdc import DEFAULT_MEMORY_MB, PRDCResult, check_inputs, expected_coverage, prdc, prdc_result
-from workbench.stats import holm, two_proportion_p
+from workbench.stats import holm, two_proportion_exact_p
 
 __all__ = [
     "CoverageIllusionCheck",
@@ -53,7 +53,8 @@ __all__ = [
 
 
 def default_n_clusters(n: int) -> int:
-    """k-means clusters for `n` real rows: the rule of thumb sqrt(n/2), between 1 and 30.
+    """k-means clusters for `n` rows (`tail_audit` clusters the real and synthetic rows together): the
+    rule of thumb sqrt(n/2), between 1 and 30.
 
     Enough clusters that a missing topic of a few percent of the data shows as its own cluster,
     few enough that each holds tens of rows and the table stays readable.
@@ -226,13 +227,15 @@ GROUP_COLUMNS = (
 
 
 def _under_representation_p(real_rows: np.ndarray, n: int, s_rows: np.ndarray, m: int) -> np.ndarray:
-    """One-sided two-proportion z-test per group: is the synthetic share below the real share?
+    """One-sided test per group: is the synthetic share below the real share? Holm-adjusted.
 
-    The per-bin test of NDB (Richardson & Weiss 2018, "On GANs and GMMs"): the rows binned by k-means,
-    proportions compared. The bins are fitted on both samples together (`tail_audit`): bins fitted on
-    one sample only are not independent of it, and the test then rejects too often. Holm-adjusted.
+    The per-bin test of NDB (Richardson & Weiss 2018, "On GANs and GMMs"), with the bins fitted on both
+    samples together (`tail_audit`) and Fisher's exact test in place of the normal approximation: under
+    one distribution the two samples are exchangeable, so a bin's real count is hypergeometric given its
+    size. Bins fitted on one sample are not independent of it, and the z-test on bins of a few dozen
+    rows is anti-conservative: both made same-distribution data fail more often than `alpha` allows.
     """
-    return holm(two_proportion_p(real_rows, n, s_rows, m))
+    return holm(two_proportion_exact_p(real_rows, n, s_rows, m))
 
 
 def _group_table(audit: TailAudit, codes: np.ndarray, n_groups: int, s_codes: np.ndarray | None) -> pl.DataFrame:
