@@ -27,6 +27,7 @@ from workbench.errors import InputError, WorkbenchError
 from workbench.provenance import AnchorSet, freeze_anchor, load_anchor, manifest
 from workbench.report import RENDERER
 from workbench.results import AuditReport, CheckResult
+from workbench.threads import single_threaded
 
 
 def _as_anchor(anchor: AnchorSet | str | Path | pl.DataFrame | None) -> AnchorSet | None:
@@ -145,7 +146,9 @@ def run_check(check: Check, ctx: Context) -> CheckResult:
     if reason is not None:
         return check.result("skipped", f"Skipped: {reason}.", details={"reason": reason})
     try:
-        return check.run(ctx)
+        # small dense numerics on one thread; knn and the embedder pull work on budget() threads
+        with single_threaded():
+            return check.run(ctx)
     except WorkbenchError as exc:
         return check.result("skipped", f"Skipped: {exc}", details={"reason": str(exc)})
     except Exception as exc:  # one broken check must not lose the rest of the audit

@@ -39,6 +39,7 @@ import polars as pl
 from workbench.errors import InputError
 from workbench.stats import z_two_sided
 from workbench.text_features import token_ngrams, word_tokens
+from workbench.threads import single_threaded
 
 MATTR_WINDOW = 50
 # metric -> True when a higher value means more diverse
@@ -279,13 +280,14 @@ def compare(
         sub_emb = None if not with_emb else np.asarray(emb)[keep]
         groups.append(_Group([texts[i] for i in keep], sub_emb, vocab))
     full = np.arange(m)
-    point = [g.metrics(full, with_emb) for g in groups]
-    names = [k for k in HIGHER_IS_DIVERSE if k in point[0]]
-    boots = np.empty((n_boot, len(names)))
-    for b in range(n_boot):
-        r = groups[0].metrics(rng.integers(0, m, m), with_emb)
-        s = groups[1].metrics(rng.integers(0, m, m), with_emb)
-        boots[b] = [_relative_change(r[k], s[k], HIGHER_IS_DIVERSE[k]) for k in names]
+    with single_threaded():  # 2 (n_boot + 1) small eigen-decompositions: see workbench.threads
+        point = [g.metrics(full, with_emb) for g in groups]
+        names = [k for k in HIGHER_IS_DIVERSE if k in point[0]]
+        boots = np.empty((n_boot, len(names)))
+        for b in range(n_boot):
+            r = groups[0].metrics(rng.integers(0, m, m), with_emb)
+            s = groups[1].metrics(rng.integers(0, m, m), with_emb)
+            boots[b] = [_relative_change(r[k], s[k], HIGHER_IS_DIVERSE[k]) for k in names]
     z = z_two_sided(confidence)
     rows = []
     for j, k in enumerate(names):

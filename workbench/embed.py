@@ -8,27 +8,92 @@ constructing an `Embedder` is free and `import workbench` never imports torch.
 Output: float32, L2-normalised, one row per input text, in input order. The cache is an SQLite file
 per model identity (WAL mode: two kernels may read and write at once). Each entry stores its vector
 with a checksum; an entry that fails the check is recomputed and rewritten, never returned.
+
+Speed. On a CPU the model's compute is the limit (fp32 ONNX/OpenVINO ran within 15% of torch here;
+int8 changes the neighbourhoods), so the gains are in how the work is fed to it:
+
+- `device=None` picks a GPU when there is one (`cuda`, then `mps`), else the CPU, and says which
+  once per process (`Embedder.device_note`, and the progress bar). The cache key is the model's
+  identity, not the device: vectors from a GPU agree with the CPU's to float rounding.
+- Batches are planned by length: texts sorted by token count, each batch holding at most
+  `batch_tokens` padded tokens (a batch of one-liners is wide, a batch of long documents narrow), so
+  little compute goes to padding. `batch_size=N` instead fixes N texts per batch.
+- On the CPU, batches are pulled by `threads` Python threads (default `workbench.threads.budget()`),
+  each running torch single-threaded: on a busy machine a descheduled core delays one batch, not
+  every matrix product (torch's own lockstep threads made embedding 3-5x slower than this when
+  another process was busy; see bench/embed.py).
+- `encode_file(path, column, out)` embeds a Parquet/JSONL/CSV file larger than memory in row
+  batches into a `.npy` file (memory-mapped), with a progress bar.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import sqlite3
+import threading
 import time
 import warnings
 import zlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from workbench.errors import InputError, WorkbenchWarning
+from workbench.threads import budget, limit
 
 ENV_CACHE_DIR = "WORKBENCH_CACHE_DIR"
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 _SQL_CHUNK = 500  # host parameters per IN (...) query, below SQLite's limit
+# padded tokens per batch: on this CPU 4,096 ran 2,000 reviews fastest of 2k/4k/8k/16k (single-threaded
+# batches, so each stays in cache); a GPU wants wide batches
+BATCH_TOKENS = {"cpu": 4096, "gpu": 65536}
+MAX_BATCH_ROWS = 512
+_DEVICES = ("cpu", "cuda", "mps")
+_log = logging.getLogger(__name__)
+_SAID: set[str] = set()  # device notes already given in this process
+
+
+def _check_device(device: str | None) -> str | None:
+    if device is None or device == "auto":
+        return None
+    if not isinstance(device, str) or device.split(":")[0] not in _DEVICES:
+        raise InputError(
+            f"device must be None (a GPU when there is one, else the CPU), 'cpu', 'cuda', 'cuda:N' or 'mps'; "
+            f"got {device!r}."
+        )
+    return device
+
+
+def resolve_device(device: str | None = None) -> tuple[str, str]:
+    """The torch device to embed on and a sentence saying why (imports torch).
+
+    None: `cuda` when torch sees a CUDA GPU, else `mps` (Apple silicon), else `cpu`. An explicit
+    device that is not there raises `InputError` with the fix.
+    """
+    import torch
+
+    device = _check_device(device)
+    if device is None:
+        if torch.cuda.is_available():
+            return "cuda", f"embedding on the GPU ({torch.cuda.get_device_name(0)})"
+        mps = getattr(torch.backends, "mps", None)
+        if mps is not None and mps.is_available():
+            return "mps", "embedding on the Apple GPU (mps)"
+        return "cpu", f"embedding on the CPU ({budget()} threads; no CUDA or MPS GPU found)"
+    kind = device.split(":")[0]
+    if kind == "cuda" and not torch.cuda.is_available():
+        raise InputError(
+            f"device={device!r} but torch sees no CUDA GPU (torch {torch.__version__}); use device=None "
+            "to fall back to the CPU, or install a CUDA build of torch."
+        )
+    if kind == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
+        raise InputError(f"device={device!r} but this machine has no MPS device; use device=None or 'cpu'.")
+    return device, f"embedding on {device} (asked for)"
 
 
 def default_cache_dir() -> Path:
@@ -67,7 +132,10 @@ class Embedder:
     `model`: None for the bundled all-MiniLM-L6-v2, a local directory, or a model name present in the
     local Hugging Face cache. `cache_dir`: where caches live (default: `default_cache_dir()`);
     `cache=False` disables it. `progress`: None shows a bar when more than `progress_min` texts need
-    the model, True/False forces it.
+    the model, True/False forces it. `device`: None for a GPU when there is one, else the CPU (see
+    `resolve_device`). `batch_size`: None plans batches by length (`batch_tokens` padded tokens
+    each, default `BATCH_TOKENS` for the device); an integer fixes the texts per batch. `threads`:
+    CPU worker threads (default `workbench.threads.budget()`).
     """
 
     def __init__(
@@ -75,18 +143,25 @@ class Embedder:
         model: str | Path | None = None,
         cache_dir: str | Path | None = None,
         *,
-        batch_size: int = 64,
-        device: str = "cpu",
+        batch_size: int | None = None,
+        batch_tokens: int | None = None,
+        device: str | None = None,
+        threads: int | None = None,
         cache: bool = True,
         progress: bool | None = None,
         progress_min: int = 500,
     ) -> None:
-        if batch_size < 1:
-            raise InputError(f"batch_size must be a positive integer; got {batch_size}.")
+        for name, value in (("batch_size", batch_size), ("batch_tokens", batch_tokens), ("threads", threads)):
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+                raise InputError(f"{name} must be a positive integer or None; got {value!r}.")
         self.model_spec = model
         self.cache_dir = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
         self.batch_size = batch_size
-        self.device = device
+        self.batch_tokens = batch_tokens
+        self.device = _check_device(device)
+        self.threads = threads
+        self.device_note: str | None = None
+        self._tok_lock = threading.Lock()
         self.use_cache = cache
         self.progress = progress
         self.progress_min = progress_min
@@ -132,8 +207,12 @@ class Embedder:
 
             path = self._model_path()
             target = str(path) if path is not None else str(self.model_spec)
+            resolved, self.device_note = resolve_device(self.device)
+            if self.device_note not in _SAID:  # said once per process
+                _SAID.add(self.device_note)
+                _log.info(self.device_note)
             try:
-                self._model = SentenceTransformer(target, device=self.device, local_files_only=True)
+                self._model = SentenceTransformer(target, device=resolved, local_files_only=True)
             except Exception as exc:
                 raise InputError(
                     f"could not load embedding model {target!r}: {str(exc).splitlines()[0] if str(exc) else exc!r}. "
@@ -266,18 +345,143 @@ class Embedder:
             self._dim = out.shape[1]
         return out
 
+    def encode_file(
+        self,
+        path: str | Path,
+        column: str = "text",
+        out: str | Path | None = None,
+        *,
+        batch_rows: int = 8192,
+    ) -> np.ndarray:
+        """Embed the `column` of a Parquet or JSONL file (.jsonl/.ndjson, optionally .gz) in batches
+        of `batch_rows` rows, never holding more than one batch of texts.
+
+        `out`: a `.npy` path to write the (n, dim) float32 matrix to (returned memory-mapped, so a
+        matrix larger than memory is fine); None returns an in-memory array. Every batch goes
+        through the cache, so an interrupted run resumes where it stopped. Rows are in file order.
+        Bad input (missing file, missing column, a null or non-string text, a broken JSON line,
+        bytes that are not UTF-8) raises `InputError` naming the row and the fix.
+        """
+        if isinstance(batch_rows, bool) or not isinstance(batch_rows, int) or batch_rows < 1:
+            raise InputError(f"batch_rows must be a positive integer; got {batch_rows!r}.")
+        reader = _BatchReader(Path(path), column, batch_rows)
+        n = reader.count()
+        if out is not None:
+            target = Path(out)
+            if target.suffix != ".npy":
+                raise InputError(f"out must be a .npy path (a memory-mapped numpy file); got {str(out)!r}.")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            matrix: np.ndarray = np.lib.format.open_memmap(target, mode="w+", dtype=np.float32, shape=(n, self.dim))
+        else:
+            matrix = np.empty((n, self.dim), dtype=np.float32)
+        show = self.progress if self.progress is not None else n > self.progress_min
+        bar = _progress(n, bool(show), f"embedding {Path(path).name} ({self.resolved_device})")
+        quiet = Embedder.__new__(Embedder)
+        quiet.__dict__.update(self.__dict__)
+        quiet.progress = False  # one bar for the file, not one per batch
+        done = 0
+        try:
+            for texts in reader:
+                matrix[done : done + len(texts)] = quiet.encode(texts)
+                done += len(texts)
+                bar.update(len(texts))
+        finally:
+            bar.close()
+            self.stats = quiet.stats
+            self._conn = quiet._conn
+        if done != n:
+            raise InputError(f"{path} changed while it was read ({n} rows counted, {done} read); run again.")
+        if isinstance(matrix, np.memmap):
+            matrix.flush()
+        return matrix
+
+    @property
+    def resolved_device(self) -> str:
+        """The device the model runs on ('cpu', 'cuda', ...); loads the model."""
+        return str(getattr(self.model.device, "type", self.model.device))
+
+    def _lengths(self, texts: list[str]) -> np.ndarray:
+        """Token counts after truncation to the model's window (characters / 4 without a tokenizer)."""
+        tok = getattr(self.model, "tokenizer", None)
+        window = int(getattr(self.model, "max_seq_length", None) or 512)
+        if tok is None:
+            return np.minimum(np.array([len(t) // 4 + 2 for t in texts]), window)
+        out = np.empty(len(texts), dtype=np.int64)
+        with self._tok_lock:
+            for s in range(0, len(texts), 4096):
+                ids = tok(texts[s : s + 4096], add_special_tokens=True, truncation=True, max_length=window)["input_ids"]
+                out[s : s + 4096] = [len(x) for x in ids]
+        return out
+
+    def plan_batches(self, texts: list[str]) -> list[np.ndarray]:
+        """Index batches, longest texts first: `batch_size` texts each when set, else as many as fit
+        `batch_tokens` padded tokens (every text padded to its batch's longest), at most
+        `MAX_BATCH_ROWS`."""
+        lengths = self._lengths(texts)
+        order = np.argsort(-lengths, kind="stable")
+        if self.batch_size is not None:
+            return [order[s : s + self.batch_size] for s in range(0, order.size, self.batch_size)]
+        cap = self.batch_tokens or BATCH_TOKENS["cpu" if self.resolved_device == "cpu" else "gpu"]
+        batches, start = [], 0
+        while start < order.size:
+            widest = max(1, int(lengths[order[start]]))  # sorted: the first text is the batch's longest
+            rows = max(1, min(MAX_BATCH_ROWS, cap // widest))
+            batches.append(order[start : start + rows])
+            start += rows
+        return batches
+
+    def _forward(self, batch: list[str]) -> np.ndarray:
+        import torch
+        from sentence_transformers.util import batch_to_device
+
+        model = self.model
+        prep = getattr(model, "preprocess", None) or model.tokenize
+        with self._tok_lock:  # the tokenizer sets its padding state per call
+            features = prep(batch)
+        features = batch_to_device(features, model.device)
+        with torch.inference_mode():
+            out = model(features)["sentence_embedding"]
+        vecs = out.float().cpu().numpy()
+        norms = np.linalg.norm(vecs, axis=1, keepdims=True)
+        return (vecs / np.maximum(norms, 1e-12)).astype(np.float32, copy=False)
+
+    def iter_compute(self, texts: list[str]) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """(indices, vectors) batch by batch as they finish, without the cache (CPU: on `threads`
+        worker threads, each single-threaded; GPU: one batch at a time)."""
+        model = self.model
+        model.eval()
+        batches = self.plan_batches(texts)
+        workers = 1 if self.resolved_device != "cpu" else min(self.threads or budget(), len(batches))
+        if workers <= 1:
+            with limit(self.threads or budget()) if self.resolved_device == "cpu" else nullcontext():
+                for idx in batches:
+                    yield idx, self._forward([texts[i] for i in idx])
+            return
+        from concurrent.futures import ThreadPoolExecutor
+
+        with limit(1), ThreadPoolExecutor(workers) as pool:
+            futures = [pool.submit(self._forward, [texts[i] for i in idx]) for idx in batches]
+            try:
+                for idx, fut in zip(batches, futures):
+                    yield idx, fut.result()
+            finally:
+                for fut in futures:
+                    fut.cancel()
+
     def _compute(self, texts: list[str]) -> np.ndarray:
         show = self.progress if self.progress is not None else len(texts) > self.progress_min
-        vecs = self.model.encode(
-            texts,
-            batch_size=self.batch_size,
-            show_progress_bar=bool(show),
-            convert_to_numpy=True,
-            normalize_embeddings=True,
-        )
-        vecs = np.asarray(vecs, dtype=np.float32)
-        norms = np.linalg.norm(vecs, axis=1, keepdims=True)
-        return vecs / np.maximum(norms, 1e-12)
+        out = np.empty((len(texts), self.dim), dtype=np.float32)
+        bar = _progress(len(texts), bool(show), self._bar_label())
+        try:
+            for idx, vecs in self.iter_compute(texts):
+                out[idx] = vecs
+                bar.update(len(idx))
+        finally:
+            bar.close()
+        return out
+
+    def _bar_label(self) -> str:
+        return f"embedding ({self.resolved_device})"
 
     def __repr__(self) -> str:
         return f"Embedder(model={self.model_spec or DEFAULT_MODEL!r}, cache_dir={str(self.cache_dir)!r})"
@@ -287,6 +491,121 @@ class Embedder:
         state["_conn"] = None
         state["_model"] = None
         return state
+
+
+class _NoBar:
+    def update(self, n: int) -> None:
+        return None
+
+    def close(self) -> None:
+        return None
+
+
+def _progress(total: int, show: bool, desc: str) -> Any:
+    if not show:
+        return _NoBar()
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc=desc, unit="text", smoothing=0.1)
+
+
+class _BatchReader:
+    """Texts of one column of a Parquet or JSONL file, `batch_rows` at a time (bounded memory)."""
+
+    def __init__(self, path: Path, column: str, batch_rows: int) -> None:
+        if not path.is_file():
+            raise InputError(f"{path} does not exist or is not a file; pass the path of a Parquet or JSONL file.")
+        name = path.name.lower()
+        if name.endswith(".parquet"):
+            self.kind = "parquet"
+        elif name.endswith((".jsonl", ".ndjson", ".jsonl.gz", ".ndjson.gz")):
+            self.kind = "jsonl"
+        else:
+            raise InputError(
+                f"{path.name}: encode_file reads Parquet (.parquet) or JSON lines (.jsonl, .ndjson, optionally .gz); "
+                "convert other formats first (e.g. polars: pl.read_csv(path).write_parquet('texts.parquet'))."
+            )
+        self.path, self.column, self.batch_rows = path, column, batch_rows
+
+    def _parquet(self) -> Any:
+        import pyarrow.parquet as pq
+
+        try:
+            pf = pq.ParquetFile(self.path)
+        except Exception as exc:
+            raise InputError(f"{self.path} is not a readable Parquet file ({exc}); re-export it.") from None
+        names = pf.schema_arrow.names
+        if self.column not in names:
+            raise InputError(f"{self.path.name} has no column {self.column!r}; its columns are {names}. Pass column=.")
+        return pf
+
+    def _lines(self) -> Iterator[tuple[int, bytes]]:
+        import gzip
+
+        opener = gzip.open if self.path.name.lower().endswith(".gz") else open
+        try:
+            with opener(self.path, "rb") as f:
+                for lineno, raw in enumerate(f, start=1):
+                    if raw.strip():
+                        yield lineno, raw
+        except (OSError, EOFError) as exc:
+            raise InputError(f"{self.path} could not be read ({exc}); is the file complete?") from None
+
+    def count(self) -> int:
+        if self.kind == "parquet":
+            return int(self._parquet().metadata.num_rows)
+        return sum(1 for _ in self._lines())
+
+    def __iter__(self) -> Iterator[list[str]]:
+        if self.kind == "parquet":
+            row = 0
+            for batch in self._parquet().iter_batches(batch_size=self.batch_rows, columns=[self.column]):
+                values = batch.column(0).to_pylist()
+                yield self._checked(values, row, "row")
+                row += len(values)
+            return
+        import json
+
+        texts: list[str] = []
+        for lineno, raw in self._lines():
+            try:
+                record = json.loads(raw.decode("utf-8"))
+            except UnicodeDecodeError as exc:
+                raise InputError(
+                    f"{self.path.name} line {lineno} is not UTF-8 (byte {exc.start}); re-encode the file as UTF-8 "
+                    "(e.g. iconv -f latin1 -t utf-8)."
+                ) from None
+            except json.JSONDecodeError as exc:
+                raise InputError(
+                    f"{self.path.name} line {lineno} is not valid JSON ({exc.msg}); fix or drop that line "
+                    "(a truncated last line usually means the writer was interrupted)."
+                ) from None
+            if not isinstance(record, dict) or self.column not in record:
+                keys = sorted(record) if isinstance(record, dict) else type(record).__name__
+                raise InputError(
+                    f"{self.path.name} line {lineno} has no field {self.column!r} (it has {keys}); pass column=."
+                )
+            text = record[self.column]
+            if not isinstance(text, str):
+                raise InputError(
+                    f"{self.path.name} line {lineno}: {self.column!r} is {type(text).__name__}, not a string; "
+                    "drop or fill that row first."
+                )
+            texts.append(text)
+            if len(texts) == self.batch_rows:
+                yield texts
+                texts = []
+        if texts:
+            yield texts
+
+    def _checked(self, texts: list[Any], first: int, what: str) -> list[str]:
+        bad = [first + i for i, t in enumerate(texts) if not isinstance(t, str)]
+        if bad:
+            raise InputError(
+                f"{self.path.name}: {self.column!r} is null or not a string in {what}s {bad[:5]}; "
+                "drop or fill those rows first."
+            )
+        return texts
 
 
 def _as_text_list(texts: Any) -> list[str]:

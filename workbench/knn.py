@@ -23,8 +23,8 @@ machine computes it soundly (float32 accumulation, checked at first use) and at 
 than float32 (CPUs with AVX512-BF16 or AMX: 3-4x), else in float32; the wider bfloat16 bound only
 means more exact recomputations, never a different answer. `WORKBENCH_PRDC_SCREEN=float32|bfloat16`
 forces one (bfloat16 only where it is sound). Results therefore equal the definitions computed in
-exact arithmetic (to float64 rounding). Blocks are sized to `memory_mb` and run on as many Python
-threads as torch has intra-op threads, each single-threaded.
+exact arithmetic (to float64 rounding). Blocks are sized to `memory_mb` and run on
+`workbench.threads.budget()` Python threads, each single-threaded (work pulling: see threads).
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ from typing import Any
 import numpy as np
 
 from workbench.errors import InputError
+from workbench.threads import budget, limit
 
 __all__ = [
     "DEFAULT_MEMORY_MB",
@@ -304,38 +305,29 @@ def _sparse_nonzero(mask: Any) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _map_blocks(fn: Callable[[int, int], Any], n: int, chunk: int) -> list[Any]:
-    """`fn(start, end)` over row blocks, on as many Python threads as torch has intra-op threads.
+    """`fn(start, end)` over row blocks, on `workbench.threads.budget()` Python threads.
 
     Each block runs single-threaded (torch releases the GIL), so the cores pull blocks as they
     free up: on a shared machine a descheduled core delays one block, not every operation (as it
-    does when each product is split across all cores in lockstep). Torch's thread setting is
-    restored afterwards.
+    does when each product is split across all cores in lockstep). Torch's and BLAS's thread
+    settings are restored afterwards.
     """
-    import torch
-
-    blocks = [(s, min(n, s + chunk)) for s in range(0, n, chunk)]
-    workers = min(torch.get_num_threads(), len(blocks))
-    if workers <= 1:
-        return [fn(s, e) for s, e in blocks]
     from concurrent.futures import ThreadPoolExecutor
 
-    with _LOCK:
-        previous = torch.get_num_threads()
-        torch.set_num_threads(1)
-        try:
-            with ThreadPoolExecutor(workers) as pool:
-                return list(pool.map(lambda b: fn(*b), blocks))
-        finally:
-            torch.set_num_threads(previous)
+    blocks = [(s, min(n, s + chunk)) for s in range(0, n, chunk)]
+    workers = min(budget(), len(blocks))
+    with _LOCK, limit(1):
+        if workers <= 1:
+            return [fn(s, e) for s, e in blocks]
+        with ThreadPoolExecutor(workers) as pool:
+            return list(pool.map(lambda b: fn(*b), blocks))
 
 
 def _block_rows(n_cols: int, memory_mb: float) -> int:
     """Rows per block so that every worker's block (float32 distances, masks, temporaries: about
     16 bytes an element) fits `memory_mb` together; at most 256 rows (a few MB stay in cache
     between the product and the comparisons)."""
-    import torch
-
-    rows = int(memory_mb * 2**20 // (n_cols * 16 * max(1, torch.get_num_threads())))
+    rows = int(memory_mb * 2**20 // (n_cols * 16 * budget()))
     return max(8, min(rows, 256)) // 8 * 8
 
 
