@@ -16,7 +16,8 @@ privacy check (copies of training records inside synthetic rows) both find near 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from functools import cache
+from functools import cache, partial
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -158,6 +159,7 @@ def minhash_signatures(
     unit: str = "char",
     seed: int = 0,
     chunk_shingles: int = 1 << 16,
+    engine: str = "local",
 ) -> tuple[np.ndarray, np.ndarray]:
     """MinHash signatures, shape (n_texts, num_perm) uint32, and a mask of texts with any shingle.
 
@@ -166,9 +168,19 @@ def minhash_signatures(
     share of equal positions in two signatures estimates the Jaccard similarity of their shingle
     sets, with standard error sqrt(J(1-J)/num_perm). Memory: `chunk_shingles * num_perm * 8` bytes
     at a time.
+
+    `engine="ray"`: the texts in shards on Ray tasks; a signature depends only on its own text and
+    the seed, so the result is the same array.
     """
     if num_perm < 1:
         raise InputError(f"num_perm must be >= 1; got {num_perm}.")
+    if _engine(engine) == "ray" and len(texts):
+        from workbench import distributed
+
+        col = texts if isinstance(texts, pl.Series) else pl.Series("text", list(texts), dtype=pl.String)
+        fn = partial(_signature_range, num_perm=num_perm, k=k, unit=unit, seed=seed, chunk_shingles=chunk_shingles)
+        parts = distributed.map_ranges(fn, distributed.split_range(len(col), min_rows=2048), col)
+        return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
     hashes, doc = shingle_hashes(texts, k=k, unit=unit)
     n = len(texts)
     rng = np.random.default_rng(seed)
@@ -254,13 +266,108 @@ def _band_keys(sig: np.ndarray, lo: int, hi: int) -> np.ndarray:
 
 
 def lsh_candidates(
-    sig: np.ndarray, bands: int, rows_per_band: int, combos: list[tuple[np.ndarray, np.ndarray]]
+    sig: np.ndarray,
+    bands: int,
+    rows_per_band: int,
+    combos: list[tuple[np.ndarray, np.ndarray]],
+    *,
+    engine: str = "local",
 ) -> np.ndarray:
     """Unordered candidate pairs (row indices, one from each side of a combo) that agree on every
-    value of at least one band of their MinHash signatures."""
+    value of at least one band of their MinHash signatures, sorted.
+
+    `engine="ray"`: a shuffle on Ray tasks. Map tasks compute the band keys of a range of rows and
+    split (band, key, row) by key into partitions; each reduce task joins its partition's buckets
+    per band and combo (`key_pairs`). The union is the same sorted pair array.
+    """
+    if _engine(engine) == "ray" and sig.shape[0]:
+        return _lsh_candidates_ray(sig, bands, rows_per_band, combos)
     found = []
     for band in range(bands):
         keys = _band_keys(sig, band * rows_per_band, (band + 1) * rows_per_band)
         found.append(key_pairs(keys, combos))
+    pairs = np.concatenate(found) if found else np.zeros((0, 2), np.int64)
+    return np.unique(pairs, axis=0) if pairs.size else pairs
+
+
+# --- engine="ray" (workbench.distributed runs these module-level functions on its tasks) ----------
+
+
+def _engine(engine: Any) -> str:
+    if engine == "local":
+        return "local"
+    from workbench import distributed
+
+    return distributed.check_engine(engine)
+
+
+def _signature_range(s: int, e: int, texts: pl.Series, **kw: Any) -> tuple[np.ndarray, np.ndarray]:
+    return minhash_signatures(texts.slice(s, e - s), **kw)
+
+
+def _membership(n: int, combos: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
+    """(n, n_combos) masks: row i on the left (right) side of combo c."""
+    left = np.zeros((n, len(combos)), dtype=bool)
+    right = np.zeros((n, len(combos)), dtype=bool)
+    for c, (lo, hi) in enumerate(combos):
+        left[lo, c] = True
+        right[hi, c] = True
+    return left, right
+
+
+def _bucket_map(
+    s: int,
+    e: int,
+    n_parts: int,
+    sig: np.ndarray,
+    left: np.ndarray,
+    right: np.ndarray,
+    *,
+    bands: int,
+    rows_per_band: int,
+) -> list[tuple[np.ndarray, ...]]:
+    """(band, key, row, left, right) of rows s:e on either side of a combo, split by key into parts."""
+    rows = np.arange(s, e)
+    keep = left[s:e].any(axis=1) | right[s:e].any(axis=1)
+    rows = rows[keep]
+    out_b, out_k, out_r = [], [], []
+    for band in range(bands):
+        out_k.append(_band_keys(sig[rows], band * rows_per_band, (band + 1) * rows_per_band))
+        out_b.append(np.full(rows.size, band, dtype=np.int64))
+        out_r.append(rows)
+    b = np.concatenate(out_b) if out_b else np.zeros(0, np.int64)
+    k = np.concatenate(out_k) if out_k else np.zeros(0, np.uint64)
+    r = np.concatenate(out_r) if out_r else np.zeros(0, np.int64)
+    part = (k % np.uint64(n_parts)).astype(np.int64)
+    return [(b[part == p], k[part == p], r[part == p], left[r[part == p]], right[r[part == p]]) for p in range(n_parts)]
+
+
+def _bucket_reduce(pieces: list[tuple[np.ndarray, ...]]) -> np.ndarray:
+    """The candidate pairs of one partition: per band, `key_pairs` over its buckets and the combos."""
+    b, k, r, left, right = (np.concatenate([p[i] for p in pieces]) for i in range(5))
+    found = []
+    for band in np.unique(b):
+        m = b == band
+        keys, rows, lm, rm = k[m], r[m], left[m], right[m]
+        local = [(np.flatnonzero(lm[:, c]), np.flatnonzero(rm[:, c])) for c in range(lm.shape[1])]
+        pairs = key_pairs(keys, local)
+        if pairs.size:
+            found.append(rows[pairs])
+    if not found:
+        return np.zeros((0, 2), np.int64)
+    p = np.concatenate(found)
+    return np.stack([p.min(axis=1), p.max(axis=1)], axis=1).astype(np.int64)
+
+
+def _lsh_candidates_ray(
+    sig: np.ndarray, bands: int, rows_per_band: int, combos: list[tuple[np.ndarray, np.ndarray]]
+) -> np.ndarray:
+    from workbench import distributed
+
+    left, right = _membership(sig.shape[0], combos)
+    ranges = distributed.split_range(sig.shape[0], min_rows=4096)
+    n_parts = max(1, min(2 * distributed.cluster_cpus(), len(ranges) * 2))
+    fn = partial(_bucket_map, bands=bands, rows_per_band=rows_per_band)
+    found = [p for p in distributed.map_reduce(fn, ranges, _bucket_reduce, n_parts, sig, left, right) if p.size]
     pairs = np.concatenate(found) if found else np.zeros((0, 2), np.int64)
     return np.unique(pairs, axis=0) if pairs.size else pairs
