@@ -91,6 +91,15 @@ def test_near_duplicates_are_identical():
     assert local.equals(via_ds)
 
 
+def test_near_duplicates_of_a_file_are_identical(tmp_path):
+    from workbench.minhash import near_duplicates_file
+
+    path = tmp_path / "docs.parquet"
+    _docs().write_parquet(path)
+    local = near_duplicates_file(path, id_column="id", num_perm=64, batch_rows=100)
+    assert local.height > 50 and local.equals(near_duplicates_file(path, id_column="id", num_perm=64, engine="ray"))
+
+
 def test_semantic_duplicates_are_identical():
     from workbench.checks.contamination import find_duplicates
 

@@ -10,13 +10,21 @@ privacy check (copies of training records inside synthetic rows) both find near 
 - `minhash_signatures(texts, num_perm)`: MinHash (Broder 1997) signatures, (n, num_perm) uint32.
 - `lsh_params(threshold, num_perm)` and `lsh_candidates(sig, bands, rows, combos)`: banding
   (Leskovec et al., *Mining of Massive Datasets*, ch. 3) to find candidate pairs without comparing
-  every pair; `key_pairs(keys, combos)`: the hash join under both.
+  every pair; `key_pairs(keys, combos)`: the hash join under both; `signature_similarity(sig,
+  pairs)`: the MinHash estimate each candidate is kept or dropped by.
+- `near_duplicates_file(path, column)`: near-duplicate pairs inside a Parquet or JSONL file larger
+  than memory, read in batches: only signatures (and ids) are held, never the texts.
+
+`engine="ray"` on `minhash_signatures`, `lsh_candidates` and `near_duplicates_file` runs them on the
+connected Ray cluster (`workbench.distributed`), with the same results.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import sys
+from collections.abc import Iterator, Sequence
 from functools import cache, partial
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -30,8 +38,10 @@ __all__ = [
     "lsh_candidates",
     "lsh_params",
     "minhash_signatures",
+    "near_duplicates_file",
     "normalize",
     "shingle_hashes",
+    "signature_similarity",
 ]
 
 _MASK64 = (1 << 64) - 1
@@ -288,6 +298,164 @@ def lsh_candidates(
         found.append(key_pairs(keys, combos))
     pairs = np.concatenate(found) if found else np.zeros((0, 2), np.int64)
     return np.unique(pairs, axis=0) if pairs.size else pairs
+
+
+def signature_similarity(sig: np.ndarray, pairs: np.ndarray, *, step: int = 1 << 14) -> np.ndarray:
+    """The share of equal signature positions of each pair: the MinHash estimate of its Jaccard
+    similarity (standard error sqrt(J(1-J)/num_perm)), `step` pairs at a time."""
+    sims = np.empty(len(pairs))
+    for s in range(0, len(pairs), step):
+        p = pairs[s : s + step]
+        sims[s : s + step] = (sig[p[:, 0]] == sig[p[:, 1]]).mean(axis=1)
+    return sims
+
+
+# --- near duplicates in a file larger than memory -------------------------------------------------
+
+NEAR_FILE_SCHEMA = {
+    "row_a": pl.Int64,
+    "row_b": pl.Int64,
+    "id_a": pl.String,
+    "id_b": pl.String,
+    "similarity": pl.Float64,
+}
+
+
+def _text_batches(
+    path: Path, column: str, id_column: str | None, batch_rows: int, progress: bool | None, skip_bad: bool
+) -> Iterator[tuple[list[Any], list[Any] | None]]:
+    """(texts, ids) of the file in batches; every problem an `InputError` naming it and the fix."""
+    suffix = path.suffix.lower()
+    wanted = [column] + ([id_column] if id_column else [])
+    if suffix in (".parquet", ".pq"):
+        import pyarrow.parquet as pq
+        from tqdm import tqdm
+
+        try:
+            pf = pq.ParquetFile(path)
+        except Exception as exc:
+            raise InputError(f"{path.name} is not a readable Parquet file ({exc}); re-write it.") from None
+        names = pf.schema_arrow.names
+        missing = [c for c in wanted if c not in names]
+        if missing:
+            raise InputError(f"{path.name} has no column {missing[0]!r}; found {names}. Pass column=... naming one.")
+        kind = pf.schema_arrow.field(column).type
+        if str(kind) not in ("string", "large_string", "string_view"):
+            raise InputError(
+                f"column {column!r} of {path.name} holds {kind}, not text; cast it to strings when writing the file."
+            )
+        show = progress if progress is not None else sys.stderr.isatty()
+        with tqdm(total=pf.metadata.num_rows, desc=f"minhash {path.name}", unit="row", disable=not show) as bar:
+            for b in pf.iter_batches(batch_size=batch_rows, columns=wanted):
+                texts = b.column(column).to_pylist()
+                ids = [None if v is None else str(v) for v in b.column(id_column).to_pylist()] if id_column else None
+                yield texts, ids
+                bar.update(b.num_rows)
+        return
+    if suffix in (".jsonl", ".ndjson"):
+        from workbench.formats._reader import Problems, jsonl_batches
+
+        problems = Problems(path.name, skip_bad)
+        bar_on = progress if progress is not None else sys.stderr.isatty()
+        batch_texts: list[Any] = []
+        batch_ids: list[Any] = []
+        for batch in jsonl_batches(path, "utf-8", problems, progress=bar_on):
+            for where, rec in batch:
+                if column not in rec:
+                    problems.bad(where, f" has no field {column!r} (it has {sorted(rec)}); pass column=... naming one.")
+                    continue
+                value = rec[column]
+                if value is not None and not isinstance(value, str):
+                    problems.bad(
+                        where,
+                        f" field {column!r} is not text (it is {type(value).__name__}); store texts as JSON strings.",
+                    )
+                    continue
+                batch_texts.append(value)
+                if id_column:
+                    batch_ids.append(None if rec.get(id_column) is None else str(rec[id_column]))
+                if len(batch_texts) >= batch_rows:
+                    yield batch_texts, (batch_ids if id_column else None)
+                    batch_texts, batch_ids = [], []
+        if batch_texts:
+            yield batch_texts, (batch_ids if id_column else None)
+        problems.report()
+        return
+    raise InputError(
+        f"near_duplicates_file reads Parquet (.parquet) or JSON lines (.jsonl, .ndjson); got {path.name}. "
+        "Convert it: workbench.data.load(path).write_parquet('data.parquet')."
+    )
+
+
+def near_duplicates_file(
+    path: str | Path,
+    column: str = "text",
+    *,
+    id_column: str | None = None,
+    threshold: float = 0.5,
+    num_perm: int = 128,
+    k: int = 3,
+    unit: str = "char",
+    seed: int = 0,
+    batch_rows: int = 50_000,
+    progress: bool | None = None,
+    skip_bad: bool = False,
+    engine: str = "local",
+) -> pl.DataFrame:
+    """Near-duplicate pairs among the rows of a Parquet or JSONL file, read `batch_rows` at a time.
+
+    The same MinHash/LSH as `find_duplicates(kinds=("near",))`: every pair of rows whose estimated
+    Jaccard similarity of `k`-shingle sets (`unit` char or word) reaches `threshold`, with `num_perm`
+    permutations and `seed`. Only the signatures (`num_perm * 4` bytes a row) and the ids stay in
+    memory, never the texts. The result equals `find_duplicates` of the same rows in one split
+    (`splits_a=[s], splits_b=[s]`, `boilerplate=False`: boilerplate needs a pass over all n-grams).
+
+    Returns `row_a < row_b` (0-based rows of the file; blank JSONL lines, and lines left out by `skip_bad`, not counted), `id_a, id_b`
+    (from `id_column`, else null) and `similarity`, highest first. `progress`: a bar on stderr
+    (None: when stderr is a terminal). Missing file, missing column, non-text values, bytes that
+    are not UTF-8 and lines that are not JSON raise an `InputError` naming the row and the fix
+    (`skip_bad=True` leaves malformed JSONL lines out, with a warning). `engine="ray"` finds the
+    candidate pairs on the connected Ray cluster.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"no such file: {path}; pass the path of a .parquet or .jsonl file.")
+    if batch_rows < 1:
+        raise InputError(f"batch_rows must be >= 1; got {batch_rows}.")
+    bands, r = lsh_params(threshold, num_perm)
+    sig_parts: list[np.ndarray] = []
+    has_parts: list[np.ndarray] = []
+    id_parts: list[list[Any]] = []
+    for texts, ids in _text_batches(path, column, id_column, batch_rows, progress, skip_bad):
+        sig, has = minhash_signatures(texts, num_perm=num_perm, k=k, unit=unit, seed=seed)
+        sig_parts.append(sig)
+        has_parts.append(has)
+        if ids is not None:
+            id_parts.append(ids)
+        del texts
+    if not sig_parts:
+        return pl.DataFrame(schema=NEAR_FILE_SCHEMA)
+    # one copy at the end (n * num_perm * 4 bytes): LSH needs the rows together
+    sig = np.concatenate(sig_parts)
+    del sig_parts
+    has = np.concatenate(has_parts)
+    rows = np.flatnonzero(has)
+    pairs = lsh_candidates(sig, bands, r, [(rows, rows)], engine=engine)
+    sims = signature_similarity(sig, pairs)
+    keep = sims >= threshold
+    pairs, sims = pairs[keep], sims[keep]
+    all_ids = [i for part in id_parts for i in part] if id_column else None
+    out = pl.DataFrame(
+        {
+            "row_a": pairs[:, 0],
+            "row_b": pairs[:, 1],
+            "id_a": [all_ids[i] for i in pairs[:, 0]] if all_ids else [None] * len(pairs),
+            "id_b": [all_ids[i] for i in pairs[:, 1]] if all_ids else [None] * len(pairs),
+            "similarity": np.round(sims, 6),
+        },
+        schema=NEAR_FILE_SCHEMA,
+    )
+    return out.sort(["similarity", "row_a", "row_b"], descending=[True, False, False])
 
 
 # --- engine="ray" (workbench.distributed runs these module-level functions on its tasks) ----------

@@ -56,6 +56,7 @@ from workbench.minhash import lsh_params as lsh_params
 from workbench.minhash import minhash_signatures as minhash_signatures
 from workbench.minhash import normalize as normalize
 from workbench.minhash import shingle_hashes as shingle_hashes
+from workbench.minhash import signature_similarity
 
 KINDS = ("exact", "near", "ngram", "semantic")
 PAIR_SCHEMA = {
@@ -140,11 +141,7 @@ def _near_pairs(
     pairs = pairing.orient(lsh_candidates(sig, bands, r, pairing.combos(usable & has), engine=engine))
     if not len(pairs):
         return pairs, np.zeros(0)
-    sims = np.empty(len(pairs))
-    step = 1 << 14
-    for s in range(0, len(pairs), step):
-        p = pairs[s : s + step]
-        sims[s : s + step] = (sig[p[:, 0]] == sig[p[:, 1]]).mean(axis=1)
+    sims = signature_similarity(sig, pairs)
     keep = sims >= threshold
     return pairs[keep], sims[keep]
 
