@@ -103,3 +103,13 @@ def test_bad_inputs_name_the_problem_and_the_fix(tmp_path):
     js.write_bytes(json.dumps({"text": "caf"}).encode()[:-2] + b'\xe9"}\n')
     with pytest.raises(InputError, match=r"not valid utf-8.*line 1.*UTF-8"):
         near_duplicates_file(js)
+
+
+def test_signatures_in_document_batches_are_the_same(monkeypatch):
+    import workbench.minhash as mh
+
+    texts = _docs(300)["text"]
+    whole = mh.minhash_signatures(texts, num_perm=32)
+    monkeypatch.setattr(mh, "_SIGNATURE_DOCS", 41)
+    batched = mh.minhash_signatures(texts, num_perm=32)
+    assert np.array_equal(whole[0], batched[0]) and np.array_equal(whole[1], batched[1])

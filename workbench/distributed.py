@@ -96,14 +96,19 @@ def cluster_cpus() -> int:
     return max(1, int(connect().cluster_resources().get("CPU", 1)))
 
 
-def split_range(n: int, parts: int | None = None, *, align: int = 1, min_rows: int = 1) -> list[tuple[int, int]]:
-    """`[0, n)` in at most `parts` contiguous ranges (default: twice the cluster's CPUs) of at least
-    `min_rows` rows, every boundary but the last a multiple of `align`."""
+def split_range(
+    n: int, parts: int | None = None, *, align: int = 1, min_rows: int = 1, max_rows: int | None = None
+) -> list[tuple[int, int]]:
+    """`[0, n)` in contiguous ranges: `parts` of them (default: twice the cluster's CPUs), fewer when
+    that would make ranges under `min_rows` rows, more when it would make them over `max_rows`;
+    every boundary but the last a multiple of `align`."""
     if n <= 0:
         return []
     if parts is None:
         parts = 2 * cluster_cpus()
     parts = max(1, min(parts, math.ceil(n / max(1, min_rows))))
+    if max_rows:
+        parts = max(parts, math.ceil(n / max_rows))
     step = math.ceil(n / parts)
     step = max(align, math.ceil(step / align) * align)
     return [(s, min(n, s + step)) for s in range(0, n, step)]

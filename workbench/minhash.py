@@ -47,6 +47,7 @@ __all__ = [
 _MASK64 = (1 << 64) - 1
 _HORNER = np.uint64(0x100000001B3)  # FNV-1a 64-bit prime: an odd multiplier for polynomial hashing
 _U32 = np.uint64(32)
+_SIGNATURE_DOCS = 50_000  # documents shingled at a time by minhash_signatures
 
 
 # --- normalisation and shingles ------------------------------------------------------------------
@@ -189,10 +190,27 @@ def minhash_signatures(
 
         col = texts if isinstance(texts, pl.Series) else pl.Series("text", list(texts), dtype=pl.String)
         fn = partial(_signature_range, num_perm=num_perm, k=k, unit=unit, seed=seed, chunk_shingles=chunk_shingles)
-        parts = distributed.map_ranges(fn, distributed.split_range(len(col), min_rows=2048), col)
+        ranges = distributed.split_range(len(col), min_rows=2048, max_rows=_SIGNATURE_DOCS)
+        parts = distributed.map_ranges(fn, ranges, col)
+        return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+    n = len(texts)
+    if n > _SIGNATURE_DOCS:
+        # a signature depends only on its own text: batches of documents bound the shingle arrays
+        # (about 40 bytes a character of text) without changing a value
+        col = texts if isinstance(texts, pl.Series) else pl.Series("text", list(texts), dtype=pl.String)
+        parts = [
+            minhash_signatures(
+                col.slice(s, _SIGNATURE_DOCS),
+                num_perm=num_perm,
+                k=k,
+                unit=unit,
+                seed=seed,
+                chunk_shingles=chunk_shingles,
+            )
+            for s in range(0, n, _SIGNATURE_DOCS)
+        ]
         return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
     hashes, doc = shingle_hashes(texts, k=k, unit=unit)
-    n = len(texts)
     rng = np.random.default_rng(seed)
     a = rng.integers(0, 1 << 63, size=num_perm, dtype=np.uint64) * np.uint64(2) + np.uint64(1)
     b = rng.integers(0, 1 << 63, size=num_perm, dtype=np.uint64)
@@ -533,7 +551,7 @@ def _lsh_candidates_ray(
     from workbench import distributed
 
     left, right = _membership(sig.shape[0], combos)
-    ranges = distributed.split_range(sig.shape[0], min_rows=4096)
+    ranges = distributed.split_range(sig.shape[0], min_rows=4096, max_rows=250_000)
     n_parts = max(1, min(2 * distributed.cluster_cpus(), len(ranges) * 2))
     fn = partial(_bucket_map, bands=bands, rows_per_band=rows_per_band)
     found = [p for p in distributed.map_reduce(fn, ranges, _bucket_reduce, n_parts, sig, left, right) if p.size]
