@@ -112,11 +112,14 @@ def test_semantic_duplicates_are_identical():
     assert local.height > 10 and local.equals(remote)
 
 
-def test_embedding_is_identical(tmp_path):
+def test_embedding_is_identical(tmp_path, embedder):
+    """The same batches through the same model: equal within 1e-6 (most vectors bit for bit)."""
     from workbench.embed import Embedder
 
     texts = [f"review {i}: " + "a fine film " * (i % 7) + "with a dull script" * (i % 3) for i in range(96)]
-    local = Embedder(cache=False).encode(texts)
+    plain = Embedder(cache=False, batch_size=32)
+    plain._model = embedder.model  # the session's loaded model, without its cache
+    local = plain.encode(texts)
     emb = Embedder(cache_dir=tmp_path, batch_size=32)
     remote = emb.encode(texts, engine="ray")
     assert emb.stats["computed"] == 96
