@@ -110,6 +110,27 @@ def test_semantic_duplicates_are_identical():
         df, kinds=("semantic",), embeddings=emb, semantic_threshold=0.8, block_bytes=40_000, engine="ray"
     )
     assert local.height > 10 and local.equals(remote)
+    sides = dict(kinds=("semantic",), embeddings=emb, semantic_threshold=0.8, splits_a=["eval"], splits_b=["train"])
+    local = find_duplicates(df, **sides, block_bytes=20_000)
+    assert local.height > 5 and local.equals(find_duplicates(df, **sides, block_bytes=20_000, engine="ray"))
+
+
+def test_a_dataset_is_read_in_its_row_order():
+    from workbench import distributed
+
+    def _jitter(batch):  # defined here: pickled by value (workers cannot import this test module)
+        import random
+        import time
+
+        time.sleep(random.random() * 0.05)  # blocks finish out of order
+        return batch
+
+    df = _docs(300)
+    ds = ray.data.from_arrow(df.to_arrow()).repartition(12).map_batches(_jitter)
+    assert distributed.dataset_column(ds, "text") == df["text"].to_list()
+    assert distributed.dataset_to_polars(ds).equals(df)
+    with pytest.raises(InputError, match=r"no column 'review'; found \['text', 'split', 'id'\]"):
+        distributed.dataset_column(ds, "review")
 
 
 def test_embedding_is_identical(tmp_path, embedder):

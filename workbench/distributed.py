@@ -114,6 +114,20 @@ def split_range(
     return [(s, min(n, s + step)) for s in range(0, n, step)]
 
 
+def _get(ray: Any, refs: Any) -> Any:
+    """`ray.get(refs)`, turning a worker that cannot import the workbench into an `InputError`."""
+    try:
+        return ray.get(refs)
+    except Exception as exc:
+        missing_workbench = "No module named 'workbench'" in str(exc)
+        if missing_workbench:
+            raise InputError(
+                "the Ray workers cannot import workbench: install synthetic-data-workbench on every node, or "
+                "ray.init(address=..., runtime_env={'pip': ['synthetic-data-workbench']})."
+            ) from exc
+        raise
+
+
 def _apply(fn: Callable[..., Any], start: int, end: int, *args: Any) -> Any:
     return fn(start, end, *args)
 
@@ -130,7 +144,7 @@ def map_ranges(fn: Callable[..., Any], ranges: Sequence[tuple[int, int]], *share
     ray = connect()
     refs = [ray.put(obj) for obj in shared]
     task = ray.remote(_apply)
-    return list(ray.get([task.remote(fn, s, e, *refs) for s, e in ranges]))
+    return list(_get(ray, [task.remote(fn, s, e, *refs) for s, e in ranges]))
 
 
 def _map_parts(map_fn: Callable[..., list[Any]], start: int, end: int, n_parts: int, *args: Any) -> Any:
@@ -162,7 +176,7 @@ def map_reduce(
     if n_partitions == 1:
         outs = [[o] for o in outs]
     reducer = ray.remote(_reduce_parts)
-    return list(ray.get([reducer.remote(reduce_fn, *[o[p] for o in outs]) for p in range(n_partitions)]))
+    return list(_get(ray, [reducer.remote(reduce_fn, *[o[p] for o in outs]) for p in range(n_partitions)]))
 
 
 # --- Ray Dataset inputs ----------------------------------------------------------------------------
@@ -174,11 +188,14 @@ def is_dataset(obj: Any) -> bool:
 
 
 @contextmanager
-def _in_order() -> Iterator[None]:
-    """Ray Data runs with `preserve_order` (rows come back in the Dataset's order), then as before."""
+def _in_order(ds: Any) -> Iterator[None]:
+    """`ds` runs with `preserve_order` (rows come back in the Dataset's order, whatever finishes
+    first), then as before. A Dataset keeps its own copy of the DataContext it was made under, so
+    the flag is set on that copy."""
     from ray.data import DataContext
 
-    options = DataContext.get_current().execution_options
+    context = getattr(ds, "context", None) or DataContext.get_current()
+    options = context.execution_options
     before = options.preserve_order
     options.preserve_order = True
     try:
@@ -193,7 +210,7 @@ def dataset_to_polars(ds: Any) -> Any:
     import polars as pl
 
     frames: list[pl.DataFrame] = []
-    with _in_order():
+    with _in_order(ds):
         for b in ds.iter_batches(batch_format="pyarrow", batch_size=65_536):
             f = pl.from_arrow(b)
             if isinstance(f, pl.DataFrame) and f.height:
@@ -210,7 +227,7 @@ def dataset_column(ds: Any, column: str = "text") -> list[Any]:
     if column not in cols:
         raise InputError(f"the Ray Dataset has no column {column!r}; found {cols}. Rename one to {column!r} first.")
     out: list[Any] = []
-    with _in_order():
+    with _in_order(ds):
         for b in ds.iter_batches(batch_format="pyarrow", batch_size=65_536):
             out.extend(b.column(column).to_pylist())
     return out
