@@ -19,7 +19,7 @@ Three phases, each in its own process so each peak RSS is its own:
 Reported: seconds of each, the Ray overhead ratio (ray / local, with and without start-up),
 whether the two pair frames are equal, recall of the planted pairs whose exact Jaccard is at least
 the threshold (overall and by similarity band), peak RSS. `--quick` (or WORKBENCH_BENCH_QUICK=1):
-N / 50 = 20,000 documents.
+N / 50 = 20,000 documents; `--n N` any size.
 """
 
 from __future__ import annotations
@@ -181,6 +181,8 @@ def main(argv: list[str] | None = None) -> None:
         return
     quick = "--quick" in argv or os.environ.get("WORKBENCH_BENCH_QUICK") == "1"
     n = N_FULL // 50 if quick else N_FULL
+    if "--n" in argv:  # another size, for a scaling point (the result records it)
+        n = int(argv[argv.index("--n") + 1])
     with tempfile.TemporaryDirectory(prefix="wb-bench-near-") as tmp:
         out = Path(tmp)
         t0 = time.perf_counter()
@@ -206,7 +208,7 @@ def main(argv: list[str] | None = None) -> None:
         write_result(
             "near_duplicates_scale",
             {
-                "quick": quick,
+                "quick": quick or n != N_FULL,
                 "n_docs": n,
                 "num_perm": NUM_PERM,
                 "threshold": THRESHOLD,
