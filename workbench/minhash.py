@@ -405,6 +405,17 @@ def _text_batches(
     )
 
 
+def _parquet_rows(path: Path) -> int | None:
+    if path.suffix.lower() not in (".parquet", ".pq"):
+        return None
+    import pyarrow.parquet as pq
+
+    try:
+        return int(pq.ParquetFile(path).metadata.num_rows)
+    except Exception:
+        return None  # _text_batches says what is wrong with the file
+
+
 def near_duplicates_file(
     path: str | Path,
     column: str = "text",
@@ -441,20 +452,27 @@ def near_duplicates_file(
     if batch_rows < 1:
         raise InputError(f"batch_rows must be >= 1; got {batch_rows}.")
     bands, r = lsh_params(threshold, num_perm)
+    known = _parquet_rows(path)  # Parquet says its row count: fill one array, no copy at the end
+    sig_buf = np.empty((known, num_perm), dtype=np.uint32) if known is not None else None
     sig_parts: list[np.ndarray] = []
     has_parts: list[np.ndarray] = []
     id_parts: list[list[Any]] = []
+    filled = 0
     for texts, ids in _text_batches(path, column, id_column, batch_rows, progress, skip_bad):
         sig, has = minhash_signatures(texts, num_perm=num_perm, k=k, unit=unit, seed=seed)
-        sig_parts.append(sig)
+        if sig_buf is not None:
+            sig_buf[filled : filled + len(sig)] = sig
+        else:
+            sig_parts.append(sig)
+        filled += len(sig)
         has_parts.append(has)
         if ids is not None:
             id_parts.append(ids)
-        del texts
-    if not sig_parts:
+        del texts, sig
+    if not filled:
         return pl.DataFrame(schema=NEAR_FILE_SCHEMA)
-    # one copy at the end (n * num_perm * 4 bytes): LSH needs the rows together
-    sig = np.concatenate(sig_parts)
+    # JSON lines: the parts joined once (briefly twice n * num_perm * 4 bytes): LSH needs the rows together
+    sig = sig_buf[:filled] if sig_buf is not None else np.concatenate(sig_parts)
     del sig_parts
     has = np.concatenate(has_parts)
     rows = np.flatnonzero(has)
