@@ -13,7 +13,6 @@ import numpy as np
 import polars as pl
 import pytest
 
-from tests.conftest import random_unit
 from workbench import knn
 from workbench.errors import InputError
 
@@ -37,6 +36,11 @@ def cluster():
     ray.data.DataContext.get_current().enable_progress_bars = False
     yield
     ray.shutdown()
+
+
+def random_unit(n: int, d: int = 16, seed: int = 0) -> np.ndarray:
+    x = np.random.default_rng(seed).normal(size=(n, d)).astype(np.float32)
+    return x / np.linalg.norm(x, axis=1, keepdims=True)
 
 
 def _docs(n: int = 600, seed: int = 0) -> pl.DataFrame:
