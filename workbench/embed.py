@@ -318,12 +318,19 @@ class Embedder:
 
     # --- encoding ----------------------------------------------------------------------------------
 
-    def encode(self, texts: Sequence[str] | Any) -> np.ndarray:
+    def encode(self, texts: Sequence[str] | Any, *, engine: str = "local") -> np.ndarray:
         """Embed `texts` (a list, tuple, numpy array or polars/pandas Series of strings).
 
         Returns an (n, dim) float32 array, rows L2-normalised, in input order. Repeated texts are
-        embedded once; cached texts are not embedded again.
+        embedded once; cached texts are not embedded again. `engine="ray"` (or a Ray `Dataset` with
+        a `text` column as `texts`) computes the cache misses on Ray actors holding the model
+        (`workbench.distributed.encode`); the cache stays here, on the driver.
         """
+        from workbench import distributed
+
+        engine = distributed.check_engine(engine)
+        if distributed.is_dataset(texts):
+            texts, engine = distributed.dataset_column(texts, "text"), "ray"
         texts = _as_text_list(texts)
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
@@ -333,7 +340,8 @@ class Embedder:
         self.stats["hits"] += len(vectors)
         todo = [(k, t) for k, t in zip(keys, unique) if k not in vectors]
         if todo:
-            computed = self._compute([t for _, t in todo])
+            misses = [t for _, t in todo]
+            computed = self._compute(misses) if engine == "local" else distributed.encode(self, misses)
             self.stats["computed"] += len(todo)
             new = {k: computed[i] for i, (k, _) in enumerate(todo)}
             if self.use_cache:

@@ -34,6 +34,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -466,17 +467,26 @@ def _radii(radii: Any, n: int, name: str, squared: bool) -> np.ndarray:
 
 
 def kth_neighbour_distances(
-    x: Any, k: int, *, squared: bool = False, memory_mb: float = DEFAULT_MEMORY_MB
+    x: Any, k: int, *, squared: bool = False, memory_mb: float = DEFAULT_MEMORY_MB, engine: str = "local"
 ) -> np.ndarray:
     """Distance of every row of `x` to its k-th nearest neighbour within `x`, exactly.
 
     The row itself counts as its 0-th neighbour, so the result is the (k+1)-th smallest distance
     including the zero to itself (the k-NN radius of Naeem et al. 2020 and the `prdc` package); exact
     duplicates count, and a row with k or more duplicates gets 0. Needs at least k+1 rows.
+
+    `engine="ray"`: rows of `x` in shards on Ray tasks, `x` put once in the object store; each shard
+    runs this exact kernel, so the result is the same array.
     """
     x = as_matrix(x, "the")
     k = _check_k(k, max(0, x.shape[0] - 1), "x besides the row itself")
     memory_mb = _check_memory(memory_mb)
+    if _engine(engine) == "ray" and x.shape[0]:
+        from workbench import distributed
+
+        parts = distributed.map_ranges(partial(_kth_range, k=k, memory_mb=memory_mb), _ranges(x.shape[0]), x)
+        r2 = np.concatenate(parts)
+        return r2 if squared else np.sqrt(r2)
     screen = _choose_screen(x.shape[1])
     side = _prepare(x, x.mean(axis=0, dtype=np.float64), screen)
     r2 = _knn_radii_sq(side, k, screen, memory_mb)
@@ -484,12 +494,21 @@ def kth_neighbour_distances(
 
 
 def nearest(
-    x: Any, y: Any, k: int = 1, *, squared: bool = False, memory_mb: float = DEFAULT_MEMORY_MB
+    x: Any,
+    y: Any,
+    k: int = 1,
+    *,
+    squared: bool = False,
+    memory_mb: float = DEFAULT_MEMORY_MB,
+    engine: str = "local",
 ) -> tuple[np.ndarray, np.ndarray]:
     """For each row of `x`, its `k` nearest rows of `y`, exactly: `(distances, indices)`, both (n, k).
 
     Nearest first; among equal distances the lower index of `y` first. When `x` and `y` are the same
     set each row finds itself first (distance 0): ask for k+1 and drop the first column.
+
+    `engine="ray"`: query rows in shards on Ray tasks, `y` put once in the object store; each shard
+    runs this exact kernel, so the results are the same arrays.
     """
     x, y = as_matrix(x, "the query"), as_matrix(y, "the reference")
     _same_width(x, y)
@@ -497,6 +516,12 @@ def nearest(
     memory_mb = _check_memory(memory_mb)
     if x.shape[0] == 0:
         return np.zeros((0, k)), np.zeros((0, k), dtype=np.int64)
+    if _engine(engine) == "ray":
+        from workbench import distributed
+
+        parts = distributed.map_ranges(partial(_nearest_range, k=k, memory_mb=memory_mb), _ranges(x.shape[0]), x, y)
+        d2 = np.concatenate([p[0] for p in parts])
+        return (d2 if squared else np.sqrt(d2)), np.concatenate([p[1] for p in parts])
     screen = _choose_screen(x.shape[1])
     centre = y.mean(axis=0, dtype=np.float64)
     d2, idx = _nearest(_prepare(x, centre, screen), _prepare(y, centre, screen), k, screen, memory_mb)
@@ -526,11 +551,15 @@ def ball_pairs(
     *,
     squared: bool = False,
     memory_mb: float = DEFAULT_MEMORY_MB,
+    engine: str = "local",
 ) -> BallPairs:
     """Every pair (i, j) with |x_i - y_j| < x_radii[i], and with |x_i - y_j| < y_radii[j], exactly.
 
     Strict inequality, as in the PRDC definitions: a ball of radius 0 holds nothing. One screened
     pass over x serves both directions.
+
+    `engine="ray"`: rows of `x` in shards on Ray tasks (`y` and the radii put once in the object
+    store), the same exact kernel on each: the same pairs, ordered by x row.
     """
     x, y = as_matrix(x, "the first"), as_matrix(y, "the second")
     _same_width(x, y)
@@ -540,6 +569,12 @@ def ball_pairs(
     if x.shape[0] == 0 or y.shape[0] == 0:
         none = np.zeros(0, dtype=np.int64)
         return BallPairs(none, none, none, none)
+    if _engine(engine) == "ray":
+        from workbench import distributed
+
+        fn = partial(_ball_range, memory_mb=memory_mb)
+        got = distributed.map_ranges(fn, _ranges(x.shape[0]), x, y, rx2, ry2)
+        return BallPairs(*(np.concatenate([g[i] for g in got]) for i in range(4)))
     screen = _choose_screen(x.shape[1])
     centre = x.mean(axis=0, dtype=np.float64)
     parts = _cross_pairs(_prepare(x, centre, screen), _prepare(y, centre, screen), rx2, ry2, screen, memory_mb)
@@ -547,9 +582,49 @@ def ball_pairs(
 
 
 def count_within(
-    x: Any, y: Any, radii: Any, *, squared: bool = False, memory_mb: float = DEFAULT_MEMORY_MB
+    x: Any,
+    y: Any,
+    radii: Any,
+    *,
+    squared: bool = False,
+    memory_mb: float = DEFAULT_MEMORY_MB,
+    engine: str = "local",
 ) -> np.ndarray:
     """For each row i of `x`, how many rows of `y` lie strictly within `radii[i]` of it (exactly)."""
     x_n = as_matrix(x, "the first").shape[0]
-    pairs = ball_pairs(x, y, radii, squared=squared, memory_mb=memory_mb)
+    pairs = ball_pairs(x, y, radii, squared=squared, memory_mb=memory_mb, engine=engine)
     return np.bincount(pairs.x_ball_rows, minlength=x_n)
+
+
+# --- engine="ray": the same kernel on shards of the query rows (workbench.distributed) ------------
+
+
+def _engine(engine: Any) -> str:
+    if engine == "local":
+        return "local"
+    from workbench import distributed
+
+    return distributed.check_engine(engine)
+
+
+def _ranges(n: int) -> list[tuple[int, int]]:
+    from workbench import distributed
+
+    return distributed.split_range(n, min_rows=256)
+
+
+def _nearest_range(s: int, e: int, x: np.ndarray, y: np.ndarray, *, k: int, memory_mb: float) -> Any:
+    return nearest(x[s:e], y, k, squared=True, memory_mb=memory_mb)
+
+
+def _kth_range(s: int, e: int, x: np.ndarray, *, k: int, memory_mb: float) -> np.ndarray:
+    # the (k+1)-th smallest exact squared distance among all rows (itself included, at 0): the
+    # k-NN radius, from the same exact float64 distances `_knn_radii_sq` takes
+    return nearest(x[s:e], x, k + 1, squared=True, memory_mb=memory_mb)[0][:, k]
+
+
+def _ball_range(
+    s: int, e: int, x: np.ndarray, y: np.ndarray, rx2: np.ndarray, ry2: np.ndarray | None, *, memory_mb: float
+) -> tuple[np.ndarray, ...]:
+    got = ball_pairs(x[s:e], y, rx2[s:e], ry2, squared=True, memory_mb=memory_mb)
+    return (got.x_ball_rows + s, got.x_ball_cols, got.y_ball_rows + s, got.y_ball_cols)

@@ -56,6 +56,7 @@ from workbench.minhash import lsh_params as lsh_params
 from workbench.minhash import minhash_signatures as minhash_signatures
 from workbench.minhash import normalize as normalize
 from workbench.minhash import shingle_hashes as shingle_hashes
+from workbench.minhash import signature_similarity
 
 KINDS = ("exact", "near", "ngram", "semantic")
 PAIR_SCHEMA = {
@@ -133,32 +134,26 @@ def _near_pairs(
     k: int,
     unit: str,
     seed: int,
+    engine: str = "local",
 ) -> tuple[np.ndarray, np.ndarray]:
-    sig, has = minhash_signatures(texts, num_perm=num_perm, k=k, unit=unit, seed=seed)
+    sig, has = minhash_signatures(texts, num_perm=num_perm, k=k, unit=unit, seed=seed, engine=engine)
     bands, r = lsh_params(threshold, num_perm)
-    pairs = pairing.orient(lsh_candidates(sig, bands, r, pairing.combos(usable & has)))
+    pairs = pairing.orient(lsh_candidates(sig, bands, r, pairing.combos(usable & has), engine=engine))
     if not len(pairs):
         return pairs, np.zeros(0)
-    sims = np.empty(len(pairs))
-    step = 1 << 14
-    for s in range(0, len(pairs), step):
-        p = pairs[s : s + step]
-        sims[s : s + step] = (sig[p[:, 0]] == sig[p[:, 1]]).mean(axis=1)
+    sims = signature_similarity(sig, pairs)
     keep = sims >= threshold
     return pairs[keep], sims[keep]
 
 
-def _semantic_pairs(
-    emb: np.ndarray, usable: np.ndarray, pairing: _Pairing, *, threshold: float, block_bytes: int
-) -> tuple[np.ndarray, np.ndarray]:
-    rows_a = np.intersect1d(pairing.rows("a"), np.flatnonzero(usable))
-    rows_b = np.intersect1d(pairing.rows("b"), np.flatnonzero(usable))
-    same = pairing.splits_a is None
+def _semantic_blocks(
+    lo: int, hi: int, emb: np.ndarray, rows_a: np.ndarray, rows_b: np.ndarray, same: bool, block: int, threshold: float
+) -> tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray]]:
+    """Pairs at or above `threshold` for the blocks of `rows_a` starting at lo, lo + block, ... < hi."""
     contiguous = len(rows_b) > 0 and rows_b[-1] - rows_b[0] + 1 == len(rows_b)
     eb = emb[rows_b[0] : rows_b[-1] + 1] if contiguous else emb[rows_b]  # a view when possible: no copy
-    block = max(1, block_bytes // max(1, 4 * len(rows_b)))
     found_i, found_j, found_s = [], [], []
-    for s in range(0, len(rows_a), block):
+    for s in range(lo, hi, block):
         ra = rows_a[s : s + block]
         if same:
             # the upper triangle only: each unordered pair once
@@ -173,6 +168,31 @@ def _semantic_pairs(
             found_j.append(rows_b[jj])
         found_i.append(ra[ii])
         found_s.append(sims[ii, jj].astype(np.float64))
+    return found_i, found_j, found_s
+
+
+def _semantic_pairs(
+    emb: np.ndarray,
+    usable: np.ndarray,
+    pairing: _Pairing,
+    *,
+    threshold: float,
+    block_bytes: int,
+    engine: str = "local",
+) -> tuple[np.ndarray, np.ndarray]:
+    rows_a = np.intersect1d(pairing.rows("a"), np.flatnonzero(usable))
+    rows_b = np.intersect1d(pairing.rows("b"), np.flatnonzero(usable))
+    same = pairing.splits_a is None
+    block = max(1, block_bytes // max(1, 4 * len(rows_b)))
+    if engine == "ray" and len(rows_a):
+        from workbench import distributed
+
+        # shards of whole blocks: every block is the same matrix product as in-process
+        ranges = distributed.split_range(len(rows_a), align=block, min_rows=block)
+        parts = distributed.map_ranges(_semantic_blocks, ranges, emb, rows_a, rows_b, same, block, threshold)
+        found_i, found_j, found_s = ([x for p in parts for x in p[t]] for t in range(3))
+    else:
+        found_i, found_j, found_s = _semantic_blocks(0, len(rows_a), emb, rows_a, rows_b, same, block, threshold)
     if not found_i:
         return np.zeros((0, 2), np.int64), np.zeros(0)
     i, j, sim = np.concatenate(found_i), np.concatenate(found_j), np.concatenate(found_s)
@@ -619,6 +639,7 @@ def _find(
     max_leak_copies: int,
     boilerplate_share: float,
     overlap: bool = False,
+    engine: str = "local",
 ) -> tuple[pl.DataFrame, NgramOverlap | None]:
     """The pairs of every kind, and the n-gram overlap they were found with (when computed)."""
     texts, usable, pairing = prep.texts, prep.usable, prep.pairing
@@ -656,6 +677,7 @@ def _find(
                 k=shingle_size,
                 unit=shingle,
                 seed=seed,
+                engine=engine,
             )
         elif kind == "ngram":
             assert res is not None
@@ -664,7 +686,9 @@ def _find(
             sims = p["similarity"].to_numpy()
         else:
             assert emb is not None
-            pairs, sims = _semantic_pairs(emb, usable, pairing, threshold=semantic_threshold, block_bytes=block_bytes)
+            pairs, sims = _semantic_pairs(
+                emb, usable, pairing, threshold=semantic_threshold, block_bytes=block_bytes, engine=engine
+            )
         if len(pairs):
             frames.append(_pair_frame(prep, kind, pairs, sims))
     return _sorted_pairs(frames), res
@@ -704,6 +728,7 @@ def find_duplicates(
     boilerplate_n: int = BOILERPLATE_N,
     max_leak_copies: int = MAX_LEAK_COPIES,
     boilerplate_share: float = BOILERPLATE_SHARE,
+    engine: str = "local",
 ) -> pl.DataFrame:
     """Pairs of rows in different splits that duplicate each other, one row per pair and kind.
 
@@ -726,7 +751,18 @@ def find_duplicates(
     `WorkbenchWarning`); texts shorter than the shingle size are one shingle (their whole text);
     texts shorter than `ngram_n` words have no n-grams. Returns columns `id_a, id_b, split_a,
     split_b, kind, similarity, text_a, text_b`, sorted by kind, then similarity (highest first).
+
+    `engine="ray"` (or a Ray `Dataset` as `df`, gathered to the driver as a frame) runs `near`
+    (signatures, band buckets and candidate pairs) and `semantic` (blocks of rows, the embeddings
+    put once in the object store) on the connected Ray cluster, and embeds there when it embeds
+    (`Embedder.encode(engine="ray")`); the pairs are the same frame as in-process. `exact` and
+    `ngram` run on the driver. See README, "Scaling out with Ray".
     """
+    from workbench import distributed
+
+    engine = distributed.check_engine(engine)
+    if distributed.is_dataset(df):
+        df, engine = distributed.dataset_to_polars(df), "ray"
     kinds = tuple(kinds)
     unknown = [k for k in kinds if k not in KINDS]
     if unknown or not kinds:
@@ -741,7 +777,8 @@ def find_duplicates(
                 from workbench.embed import Embedder
 
                 embedder = Embedder()
-            embeddings = embedder.encode(prep.texts.fill_null("").to_list())
+            texts = prep.texts.fill_null("").to_list()
+            embeddings = embedder.encode(texts) if engine == "local" else embedder.encode(texts, engine=engine)
         emb = _as_unit_vectors(embeddings, df.height)
     pairs, _ = _find(
         prep,
@@ -759,6 +796,7 @@ def find_duplicates(
         boilerplate_n=boilerplate_n,
         max_leak_copies=max_leak_copies,
         boilerplate_share=boilerplate_share,
+        engine=engine,
     )
     return pairs
 
