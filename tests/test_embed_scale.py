@@ -130,3 +130,14 @@ def test_encode_file_bad_input(tmp_path, embedder):
         e.encode_file(nulls)
     with pytest.raises(InputError, match="out must be a .npy"):
         e.encode_file(p, out=tmp_path / "v.bin")
+
+
+def test_pickles_without_model_cache_or_lock(tmp_path, embedder):
+    import pickle
+
+    e = _sharing(embedder, tmp_path, threads=1)
+    e.encode(TEXTS[:3])
+    copy = pickle.loads(pickle.dumps(e))
+    assert copy._model is None and copy._conn is None and copy.threads == 1
+    with copy._tok_lock:  # a fresh lock, usable
+        pass

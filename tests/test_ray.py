@@ -142,10 +142,11 @@ def test_embedding_is_identical(tmp_path, embedder):
     from workbench.embed import Embedder
 
     texts = [f"review {i}: " + "a fine film " * (i % 7) + "with a dull script" * (i % 3) for i in range(96)]
-    plain = Embedder(cache=False, batch_size=32)
+    plain = Embedder(cache=False, batch_tokens=512)  # several length-planned batches
     plain._model = embedder.model  # the session's loaded model, without its cache
     local = plain.encode(texts)
-    emb = Embedder(cache_dir=tmp_path, batch_size=32)
+    emb = Embedder(cache_dir=tmp_path, batch_tokens=512)
+    emb._model = embedder.model  # the driver plans the batches with it; actors load their own
     remote = emb.encode(texts, engine="ray")
     assert emb.stats["computed"] == 96
     assert remote.shape == local.shape and remote.dtype == np.float32

@@ -243,6 +243,7 @@ class _EmbedActor:
     def __init__(self, embedder: Any) -> None:
         embedder.use_cache = False
         embedder.progress = False
+        embedder.threads = 1  # the actor holds one CPU
         self.embedder = embedder
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -256,10 +257,12 @@ class _EmbedActor:
 def encode(embedder: Any, texts: Sequence[str], *, concurrency: int | None = None) -> np.ndarray:
     """Vectors of `texts` computed by Ray Data actors that each hold `embedder`'s model.
 
-    The batches are the ones the in-process call makes (sentence-transformers sorts the texts by
-    length, longest first, and cuts batches of `embedder.batch_size`): they are cut here on the
-    driver and each travels whole to one actor, so every text is padded exactly as in-process and
-    the vectors agree to float32 rounding of the kernels (see README, "Scaling out with Ray").
+    The batches are the ones the in-process call makes (`Embedder.plan_batches`: sorted by token
+    count, longest first, cut to the token budget or `batch_size`; the driver loads the tokenizer
+    with the model for that): they are cut here on the driver and each travels whole to one actor,
+    so every text is padded exactly as in-process and the vectors agree to float32 rounding of the
+    kernels (see README, "Scaling out with Ray"). Each actor runs torch on one thread (it asks Ray
+    for one CPU).
     """
     n = len(texts)
     if n == 0:
@@ -267,12 +270,10 @@ def encode(embedder: Any, texts: Sequence[str], *, concurrency: int | None = Non
     connect()
     import ray.data as ray_data
 
-    bs = int(embedder.batch_size)
-    order = np.argsort([-len(t) for t in texts])
-    items = []
-    for s in range(0, n, bs):
-        idx = order[s : s + bs]
-        items.append({"pos": idx.astype(np.int64), "texts": np.array([texts[i] for i in idx], dtype=object)})
+    items = [
+        {"pos": idx.astype(np.int64), "texts": np.array([texts[i] for i in idx], dtype=object)}
+        for idx in embedder.plan_batches(list(texts))
+    ]
     actors = concurrency or min(cluster_cpus(), len(items))
     ds = ray_data.from_items(items, override_num_blocks=min(len(items), 4 * actors))
     out = ds.map_batches(

@@ -498,7 +498,12 @@ class Embedder:
         state = self.__dict__.copy()
         state["_conn"] = None
         state["_model"] = None
+        del state["_tok_lock"]
         return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._tok_lock = threading.Lock()
 
 
 class _NoBar:
