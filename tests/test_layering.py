@@ -28,6 +28,7 @@ BOTTOM = {
     "workbench.model",
     "workbench.store",
     "workbench.knn",
+    "workbench.ann",
     "workbench.prdc",
     "workbench.text_features",
     "workbench.diversity_metrics",
