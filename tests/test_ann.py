@@ -188,7 +188,12 @@ def test_partition_basics():
     np.testing.assert_array_equal(labels, knn.nearest(x, p.centroids, 1)[1][:, 0])
     r = ann.kth_neighbour_distances(x, 5, p, labels=labels)
     assert (r >= knn.kth_neighbour_distances(x, 5) - 1e-12).all()
-    assert ann.default_n_lists(1_100_000) == 262 and ann.default_n_lists(4000) == 15 and ann.default_n_lists(10) == 1
+    assert (
+        ann.default_n_lists(1_100_000) == 537
+        and ann.default_n_lists(200_000) == 112
+        and ann.default_n_lists(4000) == 15
+        and ann.default_n_lists(10) == 1
+    )
     with pytest.raises(InputError, match="n_lists"):
         ann.Partition.fit(x, n_lists=0)
 

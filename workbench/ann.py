@@ -39,7 +39,8 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -93,15 +94,43 @@ def threads(n: int | None) -> Iterator[int]:
         torch.set_num_threads(previous)
 
 
-def default_n_lists(n_rows: int) -> int:
-    """Cells for `n_rows` rows: sqrt(n_rows) / 4, with at least 256 rows a cell on average.
+def _map_cells(fn: Callable[[int], Any], cells: list[int], cost: np.ndarray) -> list[Any]:
+    """`fn(cell)` for every cell, in the order given, on as many Python threads as torch has
+    intra-op threads, each cell single-threaded (the way `workbench.knn` runs its blocks: a cell is
+    mostly small matrix products, which two OpenMP threads run slower than one on a busy machine).
+    The costliest cells start first. Torch's thread setting is restored afterwards."""
+    import torch
 
-    Fewer cells than faiss's rule of thumb (1-16 sqrt(n)): each cell is one call of the exact
-    kernel, whose fixed cost (a few ms) dominates small cells, while the arithmetic is about
-    n_probe / n_lists of the exact cost. sqrt(n)/4 balances the two on 2 cores from 100k to 1M
-    rows (1M rows: 250 cells, 3% of the exact arithmetic at n_probe 8).
+    workers = min(torch.get_num_threads(), len(cells))
+    if workers <= 1:
+        previous = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            return [fn(c) for c in cells]
+        finally:
+            torch.set_num_threads(previous)
+    start = sorted(range(len(cells)), key=lambda i: (-cost[i], i))
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        with ThreadPoolExecutor(workers) as pool:
+            done = dict(zip(start, pool.map(lambda i: fn(cells[i]), start)))
+    finally:
+        torch.set_num_threads(previous)
+    return [done[i] for i in range(len(cells))]
+
+
+def default_n_lists(n_rows: int) -> int:
+    """Cells for `n_rows` rows: n_rows / 2048 (cells of about 2,048 rows), at least sqrt(n_rows) / 4,
+    with at least 256 rows a cell on average.
+
+    Each cell is one call of the exact kernel on its rows and the rows of the `n_probe` cells it
+    probes: about n_probe x 2,048 candidates a row, so the cost grows linearly with the rows (at
+    1.1M rows, 537 cells and 1.5% of the exact arithmetic at n_probe 8). Smaller cells would make
+    the kernel's fixed cost per call (a few ms) dominate; below about 270k rows sqrt(n)/4 cells
+    (fewer, larger ones) keep that in check.
     """
-    return int(max(1, min(round(math.sqrt(n_rows) / 4), n_rows // 256)))
+    return int(max(1, min(max(round(math.sqrt(n_rows) / 4), round(n_rows / 2048)), n_rows // 256)))
 
 
 def _lists(labels: np.ndarray, n_lists: int) -> tuple[np.ndarray, np.ndarray]:
@@ -163,11 +192,10 @@ class Partition:
         centroids = sample[np.sort(rng.choice(sample.shape[0], size=n_lists, replace=False))].astype(np.float64)
         for _ in range(iterations):
             labels = nearest(sample, centroids, 1, memory_mb=memory_mb)[1][:, 0]
-            counts = np.bincount(labels, minlength=n_lists)
-            sums = np.zeros_like(centroids)
-            np.add.at(sums, labels, sample)
-            filled = counts > 0
-            centroids[filled] = sums[filled] / counts[filled, None]
+            order, starts = _lists(labels, n_lists)
+            filled = np.flatnonzero(np.diff(starts) > 0)
+            sums = np.add.reduceat(sample[order].astype(np.float64), starts[filled], axis=0)
+            centroids[filled] = sums / np.diff(starts)[filled, None]
         n_probe = int(min(n_probe, n_lists))
         near = nearest(centroids, centroids, n_probe, memory_mb=memory_mb)[1]
         probes = np.empty((n_lists, n_probe), dtype=np.int64)
@@ -221,15 +249,18 @@ def kth_neighbour_distances(
     lab = _labels(partition, x, labels, memory_mb)
     order, starts = _lists(lab, partition.n_lists)
     out = np.empty(n, dtype=np.float64)
-    for c in range(partition.n_lists):
+    sizes = np.diff(starts)
+
+    def cell(c: int) -> None:
         rows = order[starts[c] : starts[c + 1]]
-        if rows.size == 0:
-            continue
         pool = partition.pool(c, order, starts)
         if pool.size < k + 1:
             pool = np.arange(n)
         d2, _ = nearest(x[rows], x[pool], k + 1, squared=True, memory_mb=memory_mb)
-        out[rows] = d2[:, k]
+        out[rows] = d2[:, k]  # cells hold disjoint rows
+
+    cells = [c for c in range(partition.n_lists) if sizes[c]]
+    _map_cells(cell, cells, np.array([sizes[c] * sizes[partition.probes[c]].sum() for c in cells]))
     return out if squared else np.sqrt(out)
 
 
@@ -257,16 +288,17 @@ def ball_pairs(
     yl = _labels(partition, y, y_labels, memory_mb)
     x_order, x_starts = _lists(xl, partition.n_lists)
     y_order, y_starts = _lists(yl, partition.n_lists)
-    parts: list[tuple[np.ndarray, ...]] = []
-    for c in range(partition.n_lists):
+    x_sizes, y_sizes = np.diff(x_starts), np.diff(y_starts)
+
+    def cell(c: int) -> tuple[np.ndarray, ...]:
         rows = x_order[x_starts[c] : x_starts[c + 1]]
-        if rows.size == 0:
-            continue
         pool = partition.pool(c, y_order, y_starts)
-        if pool.size == 0:
-            continue
         p = exact_ball_pairs(x[rows], y[pool], rx[rows], ry[pool], squared=squared, memory_mb=memory_mb)
-        parts.append((rows[p.x_ball_rows], pool[p.x_ball_cols], rows[p.y_ball_rows], pool[p.y_ball_cols]))
+        return rows[p.x_ball_rows], pool[p.x_ball_cols], rows[p.y_ball_rows], pool[p.y_ball_cols]
+
+    cost = x_sizes * np.array([y_sizes[partition.probes[c]].sum() for c in range(partition.n_lists)])
+    cells = [c for c in range(partition.n_lists) if cost[c] > 0]
+    parts = _map_cells(cell, cells, cost[cells])
     if not parts:
         none = np.zeros(0, dtype=np.int64)
         return BallPairs(none, none, none, none)
