@@ -141,6 +141,10 @@ class PRDCResult:
     - `real_radius`, `synthetic_radius`: the k-NN radii (0 for a point with k or more duplicates:
       its ball is empty under the strict inequality of the definition, so it is never covered).
     - `ci`: {metric: (low, high)} percentile bootstrap intervals when requested, else None.
+    - `method`: "exact" or "approximate" (the path that ran) and `method_reason` (why: asked for,
+      or auto's time estimate against the budget); `approximation`: the approximate path's
+      settings (`n_lists`, `n_probe`, `seed`) and seconds per stage, else None; `agreement`: its
+      measured agreement with exact on a sample (see `measure_agreement`), else None.
     """
 
     k: int
@@ -412,7 +416,11 @@ def prdc_result(
     r, f, k = check_inputs(real, fake, k)
     if memory_mb <= 0:
         raise InputError(f"memory_mb must be positive; got {memory_mb}.")
-    chosen, reason = choose_method(method, r.shape[0], f.shape[0], r.shape[1], exact_budget_s=exact_budget_s)
+    if threads is not None and (isinstance(threads, bool) or not isinstance(threads, (int, np.integer)) or threads < 1):
+        raise InputError(f"threads must be a positive integer or None (torch's current setting); got {threads!r}.")
+    chosen, reason = choose_method(
+        method, r.shape[0], f.shape[0], r.shape[1], exact_budget_s=exact_budget_s, cores=threads
+    )
     if (
         isinstance(agreement_sample, bool)
         or not isinstance(agreement_sample, (int, np.integer))
