@@ -247,7 +247,9 @@ def _partition(
     n, m = r.shape[0], f.shape[0]
     lists = ann.default_n_lists(n + m) if n_lists is None else n_lists
     if isinstance(lists, bool) or not isinstance(lists, (int, np.integer)) or lists < 1:
-        raise InputError(f"n_lists must be a positive integer or None (default sqrt(N+M)/4); got {n_lists!r}.")
+        raise InputError(
+            f"n_lists must be a positive integer or None (default ann.default_n_lists(N + M)); got {n_lists!r}."
+        )
     if isinstance(n_probe, bool) or not isinstance(n_probe, (int, np.integer)) or n_probe < 1:
         raise InputError(f"n_probe must be a positive integer (cells each cell is compared with); got {n_probe!r}.")
     size = min(n + m, ann.KMEANS_SAMPLE_PER_LIST * int(lists))
