@@ -175,6 +175,10 @@ class PRDCResult:
         """The approximate path agreed with exact on fewer sampled flags than `min_agreement`."""
         return bool(self.agreement and self.agreement["below_threshold"])
 
+    def flag_agreement(self, flag: str = "real_covered") -> float | None:
+        """The measured agreement of one flag (None when the exact path ran or nothing was measured)."""
+        return None if not self.agreement else float(self.agreement["flags"][flag]["agreement"])
+
     def method_note(self) -> str:
         """One sentence on the path used ("" for exact): the settings and the measured agreement."""
         if self.method != "approximate":
@@ -191,9 +195,10 @@ class PRDCResult:
             f"{name.replace('_', ' ')} {v['agreement']:.1%} [{v['low']:.1%}, {v['high']:.1%}]"
             for name, v in g["flags"].items()
         )
+        low = [name.replace("_", " ") for name, v in g["flags"].items() if v["agreement"] < g["threshold"]]
         verdict = (
-            f" BELOW the {g['threshold']:.0%} threshold: raise n_probe or use method='exact'."
-            if g["below_threshold"]
+            f" BELOW the {g['threshold']:.0%} threshold for {', '.join(low)}: raise n_probe or use method='exact'."
+            if low
             else ""
         )
         return (

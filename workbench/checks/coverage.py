@@ -432,8 +432,8 @@ class CoverageIllusionCheck(Check):
     synthetic examples near its real rows; an under-represented one has them, too few.
 
     Warns when overall coverage is below `warn_ratio` of the reference, or when it would pass but
-    the approximate nearest-neighbour path ran and its measured agreement with exact on a sample
-    of rows is below 99% (`method`: "auto" is exact up to about 190k x 190k rows, see
+    the approximate nearest-neighbour path ran and the measured agreement of its coverage flags
+    with exact on a sample of rows is below 99% (`method`: "auto" is exact up to about 190k x 190k rows, see
     `workbench.prdc`; details say which path ran and its agreement). Score: the coverage.
     Evidence: the real rows of the failing clusters (uncovered ones first), then every other
     uncovered real row.
@@ -543,7 +543,9 @@ class CoverageIllusionCheck(Check):
             )
         if res.method == "approximate":
             notes.append(res.method_note())
-            if res.low_agreement and status == "pass":
+            cov_agreement = res.flag_agreement("real_covered")
+            # the verdict rests on the coverage flags: their measured agreement decides
+            if cov_agreement is not None and cov_agreement < res.agreement["threshold"] and status == "pass":  # type: ignore[index]
                 status = "warn"
         zero = int((res.real_radius == 0).sum())
         if zero:
