@@ -29,6 +29,7 @@ BOTTOM = {
     "workbench.store",
     "workbench.knn",
     "workbench.threads",
+    "workbench.ann",
     "workbench.prdc",
     "workbench.text_features",
     "workbench.diversity_metrics",

@@ -18,6 +18,9 @@ distribution the synthetic set covers and *where* it does not:
 PRDC itself lives in `workbench.prdc` (re-exported here: `prdc`, `prdc_result`, `PRDCResult`,
 `expected_coverage`), on the exact blocked nearest-neighbour kernel `workbench.knn`: results equal
 the definitions computed in exact arithmetic, whichever screening precision the machine uses.
+Past the exact time budget (about 190k x 190k rows on two cores) `method="auto"` switches to the
+approximate path (`workbench.ann`), whose agreement with exact is measured on a sample of rows on
+every run; `tail_audit` and the check record which path ran (`PRDCResult.method`) and that agreement.
 """
 
 from __future__ import annotations
@@ -34,7 +37,16 @@ import polars as pl
 from workbench.checks import register
 from workbench.checks.base import Check, CheckResult, Context, param
 from workbench.errors import InputError, WorkbenchWarning
-from workbench.prdc import DEFAULT_MEMORY_MB, PRDCResult, check_inputs, expected_coverage, prdc, prdc_result
+from workbench.prdc import (
+    DEFAULT_MEMORY_MB,
+    METHODS,
+    PRDCResult,
+    check_inputs,
+    choose_method,
+    expected_coverage,
+    prdc,
+    prdc_result,
+)
 from workbench.stats import holm, two_proportion_exact_p
 
 __all__ = [
@@ -141,6 +153,11 @@ class TailAudit:
     @property
     def expected_coverage(self) -> float:
         return self.prdc.expected_coverage
+
+    @property
+    def method(self) -> str:
+        """Which PRDC path measured the flags: "exact" or "approximate" (see `PRDCResult.method_note`)."""
+        return self.prdc.method
 
     def uncovered(self) -> pl.DataFrame:
         """Real rows no synthetic point covers, ordered by their cluster's rank (worst first)."""
@@ -324,6 +341,8 @@ def tail_audit(
     n_examples: int = 3,
     result: PRDCResult | None = None,
     memory_mb: float = DEFAULT_MEMORY_MB,
+    method: str = "auto",
+    **approximate: Any,
 ) -> TailAudit:
     """Cluster the real and synthetic embeddings together and measure synthetic coverage inside each cluster.
 
@@ -331,12 +350,19 @@ def tail_audit(
     by); optional. `n_clusters`: default `default_n_clusters(N)`. `result`: a `prdc_result` already
     computed on the same embeddings (saves recomputing). The cluster table is ranked by coverage,
     worst first; a cluster whose coverage is far below `expected_coverage` is a tail the synthetic
-    data misses: its top terms and examples say what to generate.
+    data misses: its top terms and examples say what to generate. `method` ("auto", "exact",
+    "approximate") and `**approximate` (n_lists, n_probe, agreement_sample, ...) go to
+    `prdc_result`; `TailAudit.method` and `.prdc.agreement` record what ran.
     """
     r, f, k = check_inputs(real_embeddings, synthetic_embeddings, k)
     if n_clusters is not None and (isinstance(n_clusters, bool) or int(n_clusters) < 1):
         raise InputError(f"n_clusters must be a positive integer or None; got {n_clusters!r}.")
-    res = result if result is not None else prdc_result(r, f, k, memory_mb=memory_mb)
+    choose_method(method, r.shape[0], f.shape[0], r.shape[1])  # an unknown method fails here, result= or not
+    res = (
+        result
+        if result is not None
+        else prdc_result(r, f, k, memory_mb=memory_mb, method=method, seed=seed, **approximate)
+    )
     if res.real_covered.size != r.shape[0] or res.synthetic_ball_count.size != f.shape[0] or res.k != k:
         raise InputError("result= was computed on other embeddings or another k; leave it out to recompute.")
     real_df = _frame_for(real, r.shape[0], "real")
@@ -405,7 +431,10 @@ class CoverageIllusionCheck(Check):
     `details` (`uncovered_clusters`, `under_represented_clusters`): an uncovered cluster has no
     synthetic examples near its real rows; an under-represented one has them, too few.
 
-    Warns when overall coverage is below `warn_ratio` of the reference. Score: the coverage.
+    Warns when overall coverage is below `warn_ratio` of the reference, or when it would pass but
+    the approximate nearest-neighbour path ran and the measured agreement of its coverage flags
+    with exact on a sample of rows is below 99% (`method`: "auto" is exact up to about 190k x 190k rows, see
+    `workbench.prdc`; details say which path ran and its agreement). Score: the coverage.
     Evidence: the real rows of the failing clusters (uncovered ones first), then every other
     uncovered real row.
     """
@@ -425,6 +454,7 @@ class CoverageIllusionCheck(Check):
     alpha: float = param(0.05, ge=1e-10, lt=1)
     min_cluster_share: float = param(0.01, ge=0, le=1)
     min_cluster_rows: int = param(10, ge=1, le=1_000_000)
+    method: str = param("auto", choices=METHODS)
 
     def _real(self, ctx: Context) -> tuple[pl.DataFrame, str]:
         if ctx.anchor is not None:
@@ -454,7 +484,14 @@ class CoverageIllusionCheck(Check):
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", WorkbenchWarning)
             audit = tail_audit(
-                real_emb, emb[synth_mask], real_df, synth_df, k=self.k, n_clusters=self.n_clusters, seed=ctx.seed
+                real_emb,
+                emb[synth_mask],
+                real_df,
+                synth_df,
+                k=self.k,
+                n_clusters=self.n_clusters,
+                seed=ctx.seed,
+                method=self.method,
             )
         res = audit.prdc
         expected = res.expected_coverage
@@ -504,6 +541,12 @@ class CoverageIllusionCheck(Check):
             notes.append(
                 "No cluster holding a meaningful share of the real data is left uncovered or under-represented."
             )
+        if res.method == "approximate":
+            notes.append(res.method_note())
+            cov_agreement = res.flag_agreement("real_covered")
+            # the verdict rests on the coverage flags: their measured agreement decides
+            if cov_agreement is not None and cov_agreement < res.agreement["threshold"] and status == "pass":  # type: ignore[index]
+                status = "warn"
         zero = int((res.real_radius == 0).sum())
         if zero:
             notes.append(f"{zero} real row(s) have k or more exact duplicates (radius 0; counted as uncovered).")
@@ -554,6 +597,10 @@ class CoverageIllusionCheck(Check):
                 "n_synthetic": int(res.synthetic_ball_count.size),
                 "uncovered_clusters": flagged,
                 "under_represented_clusters": thin,
+                "prdc_method": res.method,
+                "prdc_method_reason": res.method_reason,
+                "prdc_agreement": res.agreement,
+                "prdc_approximation": res.approximation,
                 "clusters": audit.clusters.drop("examples").to_dicts(),
             },
         )
