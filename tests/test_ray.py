@@ -78,6 +78,19 @@ def test_knn_searches_are_identical():
     assert b_l.x_ball_rows.size > 0
 
 
+def test_coverage_is_identical():
+    from workbench.prdc import prdc_result
+
+    real, fake = random_unit(500, 16, seed=4), random_unit(600, 16, seed=5)
+    local, remote = prdc_result(real, fake, 5), prdc_result(real, fake, 5, engine="ray")
+    assert remote.method == "exact" and "ray" in remote.method_reason
+    assert local.metrics() == remote.metrics()
+    for flag in ("real_covered", "real_in_synthetic_manifold", "synthetic_ball_count", "real_radius"):
+        assert np.array_equal(getattr(local, flag), getattr(remote, flag)), flag
+    with pytest.raises(InputError, match="approximate.*engine='local'"):
+        prdc_result(real, fake, 5, method="approximate", engine="ray")
+
+
 def test_near_duplicates_are_identical():
     from workbench.checks.contamination import find_duplicates
     from workbench.minhash import minhash_signatures

@@ -69,3 +69,14 @@ def test_audit_runs_checks_single_threaded(small_df):
 
     res = run_check(Probe(), Context(small_df))
     assert res.status == "pass" and set(seen["blas"]) == {1}
+
+
+def test_workers_block_overrides_the_budget(monkeypatch):
+    monkeypatch.setenv(threads.ENV_THREADS, "2")
+    with threads.workers(1) as n:
+        assert n == 1 == threads.budget()
+        with threads.workers(None) as inner:
+            assert inner == 1
+    assert threads.budget() == 2
+    with pytest.raises(InputError, match="threads must be a positive integer"), threads.workers(0):
+        pass

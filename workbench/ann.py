@@ -38,7 +38,6 @@ this process may run on) and is restored afterwards.
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -50,6 +49,7 @@ import numpy as np
 from workbench.errors import InputError
 from workbench.knn import DEFAULT_MEMORY_MB, BallPairs, as_matrix, nearest
 from workbench.knn import ball_pairs as exact_ball_pairs
+from workbench.threads import available_cores, budget, limit, workers
 
 __all__ = [
     "DEFAULT_N_PROBE",
@@ -66,57 +66,28 @@ KMEANS_ITERATIONS = 8
 KMEANS_SAMPLE_PER_LIST = 64  # k-means fits on at most this many rows per centroid (faiss uses 39-256)
 
 
-def available_cores() -> int:
-    """The cores this process may run on (its CPU affinity), at least 1."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not Linux
-        return max(1, os.cpu_count() or 1)
-
-
 @contextmanager
 def threads(n: int | None) -> Iterator[int]:
-    """Run the kernel on `n` cores (None: `available_cores()`); torch's setting is restored afterwards.
-
-    Not for concurrent use from several Python threads (torch's thread count is process-wide).
-    """
-    import torch
-
-    if n is None:
-        n = available_cores()
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+    """Run the kernels on `n` worker threads (None: `workbench.threads.budget()`), each
+    single-threaded; restored afterwards (`workbench.threads.workers`)."""
+    if n is not None and (isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1):
         raise InputError(f"threads must be a positive integer or None (all cores); got {n!r}.")
-    previous = torch.get_num_threads()
-    torch.set_num_threads(int(n))
-    try:
-        yield int(n)
-    finally:
-        torch.set_num_threads(previous)
+    with workers(None if n is None else int(n)) as in_force:
+        yield in_force
 
 
 def _map_cells(fn: Callable[[int], Any], cells: list[int], cost: np.ndarray) -> list[Any]:
-    """`fn(cell)` for every cell, in the order given, on as many Python threads as torch has
-    intra-op threads, each cell single-threaded (the way `workbench.knn` runs its blocks: a cell is
+    """`fn(cell)` for every cell, in the order given, on `workbench.threads.budget()` Python
+    threads, each cell single-threaded (the way `workbench.knn` runs its blocks: a cell is
     mostly small matrix products, which two OpenMP threads run slower than one on a busy machine).
-    The costliest cells start first. Torch's thread setting is restored afterwards."""
-    import torch
-
-    workers = min(torch.get_num_threads(), len(cells))
-    if workers <= 1:
-        previous = torch.get_num_threads()
-        torch.set_num_threads(1)
-        try:
+    The costliest cells start first. Torch's and BLAS's thread settings are restored afterwards."""
+    n_workers = min(budget(), len(cells))
+    with limit(1):
+        if n_workers <= 1:
             return [fn(c) for c in cells]
-        finally:
-            torch.set_num_threads(previous)
-    start = sorted(range(len(cells)), key=lambda i: (-cost[i], i))
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        with ThreadPoolExecutor(workers) as pool:
+        start = sorted(range(len(cells)), key=lambda i: (-cost[i], i))
+        with ThreadPoolExecutor(n_workers) as pool:
             done = dict(zip(start, pool.map(lambda i: fn(cells[i]), start)))
-    finally:
-        torch.set_num_threads(previous)
     return [done[i] for i in range(len(cells))]
 
 

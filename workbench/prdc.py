@@ -34,7 +34,7 @@ from typing import Any
 
 import numpy as np
 
-from workbench import ann
+from workbench import ann, distributed
 from workbench.errors import InputError, WorkbenchWarning
 from workbench.knn import DEFAULT_MEMORY_MB, as_matrix, ball_pairs, kth_neighbour_distances, nearest
 from workbench.stats import percentile_interval, wilson_interval
@@ -398,6 +398,7 @@ def prdc_result(
     agreement_sample: int = DEFAULT_AGREEMENT_SAMPLE,
     min_agreement: float = MIN_AGREEMENT,
     threads: int | None = None,
+    engine: str = "local",
 ) -> PRDCResult:
     """Precision, recall, density and coverage (Naeem et al. 2020) with per-example flags.
 
@@ -413,7 +414,10 @@ def prdc_result(
     cells; `agreement_sample` real and as many synthetic rows (seeded by `seed`) then get their
     flags computed exactly, and `result.agreement` holds per-flag agreement rates with Wilson
     intervals (a `WorkbenchWarning` when one is below `min_agreement`). `threads`: cores for the
-    kernel (None: torch's current setting), restored afterwards.
+    kernel (None: `workbench.threads.budget()`), restored afterwards. `engine="ray"` runs the exact
+    searches as Ray tasks (`workbench.distributed`; identical results): "auto" then means exact
+    (the cluster brings the compute), and the approximate path stays in process (asking for it
+    with `engine="ray"` is an `InputError`).
 
     Bad input raises `InputError`: mismatched dimensions, NaN/inf, an empty synthetic set, fewer
     than k+1 rows in either set. Duplicate points are allowed (documented behaviour, as in the
@@ -424,10 +428,21 @@ def prdc_result(
     if memory_mb <= 0:
         raise InputError(f"memory_mb must be positive; got {memory_mb}.")
     if threads is not None and (isinstance(threads, bool) or not isinstance(threads, (int, np.integer)) or threads < 1):
-        raise InputError(f"threads must be a positive integer or None (torch's current setting); got {threads!r}.")
-    chosen, reason = choose_method(
-        method, r.shape[0], f.shape[0], r.shape[1], exact_budget_s=exact_budget_s, cores=threads
-    )
+        raise InputError(f"threads must be a positive integer or None (all cores); got {threads!r}.")
+    engine = distributed.check_engine(engine)
+    if engine == "ray":
+        if method == "approximate":
+            raise InputError(
+                "method='approximate' runs in process; with engine='ray' the searches are exact on the cluster. "
+                "Pass method='exact' (or 'auto'), or engine='local' for the approximate path."
+            )
+        chosen, reason = "exact", "engine='ray': exact nearest-neighbour searches on the Ray cluster"
+        if method not in METHODS:
+            chosen, reason = choose_method(method, 1, 1, 1)
+    else:
+        chosen, reason = choose_method(
+            method, r.shape[0], f.shape[0], r.shape[1], exact_budget_s=exact_budget_s, cores=threads
+        )
     if (
         isinstance(agreement_sample, bool)
         or not isinstance(agreement_sample, (int, np.integer))
@@ -453,6 +468,7 @@ def prdc_result(
             n_probe,
             int(agreement_sample),
             min_agreement,
+            engine,
         )
     with ann.threads(threads):
         return _prdc_result(
@@ -469,6 +485,7 @@ def prdc_result(
             n_probe,
             int(agreement_sample),
             min_agreement,
+            engine,
         )
 
 
@@ -486,12 +503,13 @@ def _prdc_result(
     n_probe: int,
     agreement_sample: int,
     min_agreement: float,
+    engine: str = "local",
 ) -> PRDCResult:
     n, m = r.shape[0], f.shape[0]
     approximation: dict[str, Any] | None = None
     if method == "exact":
-        r2 = kth_neighbour_distances(r, k, squared=True, memory_mb=memory_mb)
-        s2 = kth_neighbour_distances(f, k, squared=True, memory_mb=memory_mb)
+        r2 = kth_neighbour_distances(r, k, squared=True, memory_mb=memory_mb, engine=engine)
+        s2 = kth_neighbour_distances(f, k, squared=True, memory_mb=memory_mb, engine=engine)
     else:
         t0 = time.perf_counter()
         part, r_lab, f_lab = _partition(r, f, n_lists, n_probe, seed, memory_mb)
@@ -515,7 +533,7 @@ def _prdc_result(
             stacklevel=3,
         )
     if approximation is None:
-        pairs = ball_pairs(r, f, r2, s2, squared=True, memory_mb=memory_mb)
+        pairs = ball_pairs(r, f, r2, s2, squared=True, memory_mb=memory_mb, engine=engine)
     else:
         t2 = time.perf_counter()
         pairs = ann.ball_pairs(r, f, r2, s2, part, x_labels=r_lab, y_labels=f_lab, squared=True, memory_mb=memory_mb)

@@ -22,6 +22,7 @@ else the cores this process may run on (`os.sched_getaffinity`). `limit(n)` sets
 
 from __future__ import annotations
 
+import contextvars
 import os
 import sys
 import threading
@@ -31,10 +32,11 @@ from typing import Any
 
 from workbench.errors import InputError
 
-__all__ = ["ENV_THREADS", "available_cores", "budget", "limit", "single_threaded"]
+__all__ = ["ENV_THREADS", "available_cores", "budget", "limit", "single_threaded", "workers"]
 
 ENV_THREADS = "WORKBENCH_THREADS"
 _TORCH_LOCK = threading.RLock()  # torch's thread setting is process-wide
+_WORKERS: contextvars.ContextVar[int | None] = contextvars.ContextVar("workbench_workers", default=None)
 _CONTROLLER: list[Any] = [None, -1]  # threadpoolctl's view of the loaded libraries, len(sys.modules) then
 
 
@@ -58,7 +60,11 @@ def available_cores() -> int:
 
 
 def budget() -> int:
-    """Worker threads for work-pulling loops: `$WORKBENCH_THREADS`, else `available_cores()`."""
+    """Worker threads for work-pulling loops: the innermost `workers(n)` block's n, else
+    `$WORKBENCH_THREADS`, else `available_cores()`."""
+    override = _WORKERS.get()
+    if override is not None:
+        return override
     raw = os.environ.get(ENV_THREADS, "").strip()
     if not raw:
         return available_cores()
@@ -74,12 +80,38 @@ def budget() -> int:
     return n
 
 
+def _positive(n: Any, what: str) -> int:
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        try:
+            import numpy as np
+
+            if isinstance(n, np.integer) and n >= 1:
+                return int(n)
+        except ImportError:  # pragma: no cover - numpy is a dependency
+            pass
+        raise InputError(f"{what} must be a positive integer; got {n!r}.")
+    return int(n)
+
+
+@contextmanager
+def workers(n: int | None) -> Iterator[int]:
+    """`budget()` is `n` inside the block (in this thread and context); None leaves it as it is.
+    Yields the budget in force."""
+    if n is None:
+        yield budget()
+        return
+    token = _WORKERS.set(_positive(n, "threads"))
+    try:
+        yield budget()
+    finally:
+        _WORKERS.reset(token)
+
+
 @contextmanager
 def limit(n: int) -> Iterator[None]:
     """BLAS/OpenMP thread pools (threadpoolctl) and torch's intra-op threads set to `n` inside the
     block, restored after. Torch is limited only when already imported (this never imports it)."""
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise InputError(f"a thread limit must be a positive integer; got {n!r}.")
+    n = _positive(n, "a thread limit")
     torch: Any = sys.modules.get("torch")
     with _controller().limit(limits=n):
         if torch is None:
