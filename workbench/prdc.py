@@ -453,24 +453,7 @@ def prdc_result(
         )
     if not 0 <= min_agreement <= 1:
         raise InputError(f"min_agreement must be between 0 and 1 (e.g. 0.99); got {min_agreement}.")
-    if threads is None:
-        return _prdc_result(
-            r,
-            f,
-            k,
-            chosen,
-            reason,
-            bootstrap,
-            confidence,
-            seed,
-            memory_mb,
-            n_lists,
-            n_probe,
-            int(agreement_sample),
-            min_agreement,
-            engine,
-        )
-    with ann.threads(threads):
+    with ann.threads(threads):  # None: the budget in force
         return _prdc_result(
             r,
             f,
