@@ -49,12 +49,11 @@ import numpy as np
 from workbench.errors import InputError
 from workbench.knn import DEFAULT_MEMORY_MB, BallPairs, as_matrix, nearest
 from workbench.knn import ball_pairs as exact_ball_pairs
-from workbench.threads import available_cores, budget, limit, workers
+from workbench.threads import budget, limit, workers
 
 __all__ = [
     "DEFAULT_N_PROBE",
     "Partition",
-    "available_cores",
     "ball_pairs",
     "default_n_lists",
     "kth_neighbour_distances",

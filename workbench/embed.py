@@ -384,19 +384,16 @@ class Embedder:
             matrix = np.empty((n, self.dim), dtype=np.float32)
         show = self.progress if self.progress is not None else n > self.progress_min
         bar = _progress(n, bool(show), f"embedding {Path(path).name} ({self.resolved_device})")
-        quiet = Embedder.__new__(Embedder)
-        quiet.__dict__.update(self.__dict__)
-        quiet.progress = False  # one bar for the file, not one per batch
-        done = 0
+        done, shown = 0, self.progress
+        self.progress = False  # one bar for the file, not one per batch
         try:
             for texts in reader:
-                matrix[done : done + len(texts)] = quiet.encode(texts)
+                matrix[done : done + len(texts)] = self.encode(texts)
                 done += len(texts)
                 bar.update(len(texts))
         finally:
+            self.progress = shown
             bar.close()
-            self.stats = quiet.stats
-            self._conn = quiet._conn
         if done != n:
             raise InputError(f"{path} changed while it was read ({n} rows counted, {done} read); run again.")
         if isinstance(matrix, np.memmap):
@@ -479,7 +476,7 @@ class Embedder:
     def _compute(self, texts: list[str]) -> np.ndarray:
         show = self.progress if self.progress is not None else len(texts) > self.progress_min
         out = np.empty((len(texts), self.dim), dtype=np.float32)
-        bar = _progress(len(texts), bool(show), self._bar_label())
+        bar = _progress(len(texts), bool(show), f"embedding ({self.resolved_device})")
         try:
             for idx, vecs in self.iter_compute(texts):
                 out[idx] = vecs
@@ -487,9 +484,6 @@ class Embedder:
         finally:
             bar.close()
         return out
-
-    def _bar_label(self) -> str:
-        return f"embedding ({self.resolved_device})"
 
     def __repr__(self) -> str:
         return f"Embedder(model={self.model_spec or DEFAULT_MODEL!r}, cache_dir={str(self.cache_dir)!r})"
@@ -574,7 +568,7 @@ class _BatchReader:
             row = 0
             for batch in self._parquet().iter_batches(batch_size=self.batch_rows, columns=[self.column]):
                 values = batch.column(0).to_pylist()
-                yield self._checked(values, row, "row")
+                yield self._checked(values, row)
                 row += len(values)
             return
         import json
@@ -611,11 +605,11 @@ class _BatchReader:
         if texts:
             yield texts
 
-    def _checked(self, texts: list[Any], first: int, what: str) -> list[str]:
+    def _checked(self, texts: list[Any], first: int) -> list[str]:
         bad = [first + i for i, t in enumerate(texts) if not isinstance(t, str)]
         if bad:
             raise InputError(
-                f"{self.path.name}: {self.column!r} is null or not a string in {what}s {bad[:5]}; "
+                f"{self.path.name}: {self.column!r} is null or not a string in rows {bad[:5]}; "
                 "drop or fill those rows first."
             )
         return texts

@@ -38,6 +38,7 @@ from workbench import ann, distributed
 from workbench.errors import InputError, WorkbenchWarning
 from workbench.knn import DEFAULT_MEMORY_MB, as_matrix, ball_pairs, kth_neighbour_distances, nearest
 from workbench.stats import percentile_interval, wilson_interval
+from workbench.threads import budget
 
 __all__ = [
     "DEFAULT_AGREEMENT_SAMPLE",
@@ -70,7 +71,7 @@ MIN_AGREEMENT = 0.99
 def estimated_exact_seconds(n_real: int, n_fake: int, dim: int, cores: int | None = None) -> float:
     """Estimated seconds of exact PRDC: (N^2 + N M + M^2) d multiply-adds (the two k-NN radius
     passes and the cross pass) at the measured rate of `EXACT_RATE_PER_CORE` per core."""
-    cores = ann.available_cores() if cores is None else max(1, int(cores))
+    cores = budget() if cores is None else max(1, int(cores))
     return (n_real * n_real + n_real * n_fake + n_fake * n_fake) * dim / (EXACT_RATE_PER_CORE * cores)
 
 
